@@ -1,0 +1,20 @@
+"""tinygrad_edu: automatic differentiation on numpy tensors, written to be read.
+
+Where to look:
+    tensor.py      the Tensor, grad mode, and the backward graph walk
+    ops.py         the primitive ops, each with its hand-written backward rule
+    composites.py  relu, elu, softplus, sigmoid, softmax, ...: primitives chained
+    autodiff.py    grad() and gradcheck()
+"""
+from .autodiff import GradcheckError, grad, gradcheck
+from .composites import exp, log, maximum, minimum, where
+from .random import manual_seed
+from .tensor import Tensor, detect_anomaly, enable_grad, is_grad_enabled, no_grad
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Tensor", "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly",
+    "grad", "gradcheck", "GradcheckError", "manual_seed",
+    "maximum", "minimum", "where", "exp", "log",
+]

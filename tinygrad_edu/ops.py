@@ -1,0 +1,292 @@
+"""The primitive ops: the only places where a derivative is written by hand.
+
+Each op is one class with two methods side by side:
+
+* ``forward(self, *arrays, **params)`` computes the result with numpy;
+* ``backward(self, g, z, *inputs)`` is the vector-Jacobian product: given ``g = ∂L/∂z``
+  (the gradient of the final loss L with respect to this op's output z), it returns
+  ``∂L/∂input`` for each input, one entry per input (``None`` where no one asked for it).
+
+The comment next to each backward is the derivative in math. ``backward`` works on
+Tensors, not arrays, so that ``backward(create_graph=True)`` can record it and take a
+second derivative; when no graph is recorded those Tensor ops cost one numpy call each.
+Broadcasting is not undone here: if an input was broadcast, the graph walk
+(``tensor.unbroadcast``) sums its gradient back to the input's shape, in one place.
+
+Everything else (sub, mean, relu, softplus, softmax, the losses, ...) is a *composite*
+in ``composites.py``: a few of these ops, differentiated by the chain rule alone.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .tensor import Tensor, _check_finite, _lift, _modes, unbroadcast
+
+
+class Op:
+    """Base class of the primitives. ``Op.apply`` runs forward and records the graph node."""
+
+    name = "op"
+    parents = ()  # the input tensors, kept only when a graph is recorded
+    needs = ()  # needs[i]: does input i require a gradient?
+    scope = ()  # the composite and module calls this op ran inside (for pictures)
+
+    def __init_subclass__(cls, **kw):
+        super().__init_subclass__(**kw)
+        cls.name = cls.__name__.lower()
+
+    @classmethod
+    def apply(cls, *inputs, **params):
+        op = cls()
+        try:
+            data = op.forward(*[t.data for t in inputs], **params)
+        except (ValueError, IndexError) as e:
+            raise type(e)(op.explain(inputs, e)) from None
+        if type(data) is not np.ndarray:  # numpy returns scalars from 0-d computations
+            data = np.asarray(data)
+        if _modes.anomaly:
+            _check_finite(data, f"the output of op '{cls.name}' (input shapes {[t.shape for t in inputs]})")
+        if _modes.grad_enabled:
+            needs = tuple(t.requires_grad for t in inputs)
+            if True in needs:
+                op.parents, op.needs, op.scope = inputs, needs, _modes.scope
+                return Tensor._make(data, op, True)
+        return Tensor._make(data)
+
+    def explain(self, inputs, err):
+        """The error message for bad inputs: the op, the shapes given, what numpy said."""
+        shapes = " and ".join(str(t.shape) for t in inputs)
+        return f"{self.name}: invalid input shapes {shapes}: {err}"
+
+    def __repr__(self):
+        return f"<op {self.name}>"
+
+
+class _Elementwise(Op):
+    def explain(self, inputs, err):
+        shapes = " and ".join(str(t.shape) for t in inputs)
+        return (
+            f"{self.name}: shapes {shapes} cannot be broadcast together "
+            f"(numpy broadcasting: aligned from the right, each pair of dimensions must be equal or 1)"
+        )
+
+
+# ---------------------------------------------------------------------------------------
+# Elementwise arithmetic.
+# ---------------------------------------------------------------------------------------
+class Add(_Elementwise):
+    def forward(self, x, y):
+        return x + y
+
+    def backward(self, g, z, x, y):  # ∂z/∂x = 1, ∂z/∂y = 1
+        return g, g
+
+
+class Mul(_Elementwise):
+    def forward(self, x, y):
+        return x * y
+
+    def backward(self, g, z, x, y):  # ∂z/∂x = y, ∂z/∂y = x
+        return (g * y if self.needs[0] else None,
+                g * x if self.needs[1] else None)
+
+
+class Div(_Elementwise):
+    def forward(self, x, y):
+        return x / y
+
+    def backward(self, g, z, x, y):  # ∂z/∂x = 1/y, ∂z/∂y = -x/y² = -z/y
+        return (g / y if self.needs[0] else None,
+                -(g * z) / y if self.needs[1] else None)
+
+
+class Pow(_Elementwise):
+    def forward(self, x, p):
+        return x ** p
+
+    def backward(self, g, z, x, p):  # ∂z/∂x = p·x^(p-1), ∂z/∂p = x^p·log x
+        return (g * p * x ** (p - 1) if self.needs[0] else None,
+                g * z * x.log() if self.needs[1] else None)
+
+
+class Exp(Op):
+    def forward(self, x):
+        return np.exp(x)
+
+    def backward(self, g, z, x):  # ∂z/∂x = eˣ = z
+        return (g * z,)
+
+
+class Log(Op):
+    def forward(self, x):
+        return np.log(x)
+
+    def backward(self, g, z, x):  # ∂z/∂x = 1/x
+        return (g / x,)
+
+
+class Maximum(_Elementwise):
+    def forward(self, x, y):
+        return np.maximum(x, y)
+
+    def backward(self, g, z, x, y):
+        # ∂z/∂x = 1 where x > y, 0 where x < y, and ½ on a tie (the gradient is split
+        # equally, as in PyTorch and JAX); ∂z/∂y takes the rest.
+        wx = (x.data > y.data) + 0.5 * (x.data == y.data)
+        return (g * wx if self.needs[0] else None,
+                g * (1.0 - wx) if self.needs[1] else None)
+
+
+class Where(_Elementwise):
+    def forward(self, x, y, cond):
+        self.cond = cond
+        return np.where(cond, x, y)
+
+    def backward(self, g, z, x, y):  # ∂z/∂x = [cond], ∂z/∂y = [not cond]
+        zero = _lift(0.0, g)
+        return (Where.apply(g, zero, cond=self.cond) if self.needs[0] else None,
+                Where.apply(zero, g, cond=self.cond) if self.needs[1] else None)
+
+    def explain(self, inputs, err):
+        shapes = " and ".join(str(t.shape) for t in inputs)
+        return f"where: the condition, of shape {np.shape(self.cond)}, and the values, of shapes {shapes}, cannot be broadcast together"
+
+
+# ---------------------------------------------------------------------------------------
+# Reductions.
+# ---------------------------------------------------------------------------------------
+def _kept_shape(shape, axis):
+    """The shape a reduction over ``axis`` has with keepdims=True."""
+    if axis is None:
+        return (1,) * len(shape)
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+class Sum(Op):
+    def forward(self, x, axis=None, keepdims=False):
+        self.axis = axis
+        return x.sum(axis=axis, keepdims=keepdims)
+
+    def backward(self, g, z, x):  # ∂z/∂xᵢ = 1 for every summed xᵢ: copy g back over the axis
+        return (g.reshape(_kept_shape(x.shape, self.axis)).expand(x.shape),)
+
+
+class Max(Op):
+    def forward(self, x, axis=None, keepdims=False):
+        self.axis = axis
+        return x.max(axis=axis, keepdims=keepdims)
+
+    def backward(self, g, z, x):
+        # ∂z/∂xᵢ = 1 for the largest xᵢ, 0 for the others; tied maxima share it equally
+        kept = _kept_shape(x.shape, self.axis)
+        is_max = x.data == z.data.reshape(kept)
+        share = is_max / is_max.sum(axis=self.axis, keepdims=True)
+        return (g.reshape(kept).expand(x.shape) * share,)
+
+
+# ---------------------------------------------------------------------------------------
+# Moving elements around: no arithmetic, so the gradient is moved back the same way.
+# ---------------------------------------------------------------------------------------
+class Reshape(Op):
+    def forward(self, x, shape):
+        return x.reshape(shape)
+
+    def backward(self, g, z, x):  # the same numbers in another shape: reshape back
+        return (g.reshape(x.shape),)
+
+
+class Transpose(Op):
+    def forward(self, x, axes):
+        self.axes = axes
+        return x.transpose(axes)
+
+    def backward(self, g, z, x):  # permute back with the inverse permutation
+        return (g.transpose(tuple(np.argsort(self.axes))),)
+
+
+class Expand(Op):
+    def forward(self, x, shape):
+        return np.broadcast_to(x, shape)
+
+    def backward(self, g, z, x):  # each xᵢ was copied to many places: sum their gradients
+        return (unbroadcast(g, x.shape),)
+
+
+class GetItem(Op):
+    def forward(self, x, idx):
+        self.idx = idx
+        return x[idx]
+
+    def backward(self, g, z, x):  # each picked element gets its gradient back; repeats add up
+        return (ScatterAdd.apply(g, idx=self.idx, shape=x.shape),)
+
+    def explain(self, inputs, err):
+        return f"indexing: index {self.idx!r} does not fit a tensor of shape {inputs[0].shape}: {err}"
+
+
+class ScatterAdd(Op):
+    """The adjoint of indexing: zeros of ``shape`` with ``g`` added at ``idx``."""
+
+    def forward(self, g, idx, shape):
+        self.idx = idx
+        out = np.zeros(shape, dtype=g.dtype)
+        if _is_basic_index(idx):
+            out[idx] = g  # a slice picks each element at most once
+        else:
+            np.add.at(out, idx, g)  # integer arrays may repeat an index: accumulate
+        return out
+
+    def backward(self, g, z, x):  # linear, and its adjoint is indexing again
+        return (GetItem.apply(g, idx=self.idx),)
+
+
+def _is_basic_index(idx):
+    items = idx if isinstance(idx, tuple) else (idx,)
+    return all(i is None or i is Ellipsis or isinstance(i, int | slice | np.integer) for i in items)
+
+
+# ---------------------------------------------------------------------------------------
+# Matrix product.
+# ---------------------------------------------------------------------------------------
+def _swap_last(t):
+    axes = list(range(t.ndim))
+    axes[-1], axes[-2] = axes[-2], axes[-1]
+    return t.transpose(tuple(axes))
+
+
+class MatMul(Op):
+    def forward(self, x, y):
+        return x @ y
+
+    def backward(self, g, z, x, y):
+        if x.ndim == 2 and y.ndim == 2:  # Z = XY:  ∂L/∂X = G Yᵀ,  ∂L/∂Y = Xᵀ G
+            return (g @ y.T if self.needs[0] else None,
+                    x.T @ g if self.needs[1] else None)
+        # numpy's rules: a 1-D x is a row (1, k), a 1-D y a column (k, 1), and the extra
+        # leading (batch) dimensions broadcast; the walk sums broadcast batches back.
+        x2 = x.reshape(1, -1) if x.ndim == 1 else x
+        y2 = y.reshape(-1, 1) if y.ndim == 1 else y
+        batch = np.broadcast_shapes(x2.shape[:-2], y2.shape[:-2])
+        g2 = g.reshape(batch + (x2.shape[-2], y2.shape[-1]))
+        dx = dy = None
+        if self.needs[0]:
+            dx = g2 @ _swap_last(y2)
+            if x.ndim == 1:
+                dx = dx.reshape(dx.shape[:-2] + dx.shape[-1:])
+        if self.needs[1]:
+            dy = _swap_last(x2) @ g2
+            if y.ndim == 1:
+                dy = dy.reshape(dy.shape[:-1])
+        return dx, dy
+
+    def explain(self, inputs, err):
+        a, b = (t.shape for t in inputs)
+        if len(a) == 0 or len(b) == 0:
+            return f"matmul: {a} @ {b}: both operands need at least one dimension (use * for scalars)"
+        k1, k2 = a[-1], (b[0] if len(b) == 1 else b[-2])
+        if k1 != k2:
+            return (f"matmul: {a} @ {b}: the inner dimensions differ ({k1} != {k2}); "
+                    f"the last dimension of the left operand must equal the "
+                    f"{'only' if len(b) == 1 else 'second-to-last'} dimension of the right one")
+        return f"matmul: {a} @ {b}: the batch dimensions {a[:-2]} and {b[:-2]} cannot be broadcast together"
