@@ -93,20 +93,20 @@ class Scope:
     a module as a cluster.
     """
 
-    __slots__ = ("name", "kind", "__weakref__")
+    __slots__ = ("name", "kind", "obj", "__weakref__")
 
-    def __init__(self, name, kind="composite"):
-        self.name, self.kind = name, kind
+    def __init__(self, name, kind="composite", obj=None):
+        self.name, self.kind, self.obj = name, kind, obj  # obj: the module, for a module call
 
     def __repr__(self):
         return f"Scope({self.name!r}, {self.kind!r})"
 
 
 @contextlib.contextmanager
-def scope(name, kind="composite"):
+def scope(name, kind="composite", obj=None):
     """Run the block as one named call: ops recorded inside remember it (for pictures)."""
     prev = _modes.scope
-    _modes.scope = prev + (Scope(name, kind),)
+    _modes.scope = prev + (Scope(name, kind, obj),)
     try:
         yield
     finally:
