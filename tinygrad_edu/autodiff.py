@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .tensor import Tensor, _backprop, _seed_gradient, is_grad_enabled
+from .tensor import Tensor, _backprop, _seed_gradient, enable_grad, is_grad_enabled
 
 
 def grad(f, argnums=0):
@@ -30,16 +30,18 @@ def grad(f, argnums=0):
                 if a.dtype.kind != "f":
                     a = Tensor(a.data.astype(np.float64), requires_grad=True)
             args[i] = a
-        out = f(*args)
+        with enable_grad():  # a gradient is asked for, so record f even inside no_grad()
+            out = f(*args)
         if not isinstance(out, Tensor):
             raise TypeError(f"grad: the function must return a Tensor, got {type(out).__name__}")
         if out.size != 1:
             raise ValueError(f"grad: the function must return one number (a scalar), got shape {out.shape}")
         if not out.requires_grad:  # f does not depend on its inputs through the graph
-            zeros = tuple(Tensor._make(np.zeros_like(args[i].data)) for i in nums)
-            return zeros[0] if single else zeros
-        got = {id(t): g for t, g in _backprop(out, _seed_gradient(out, None, "grad"), create_graph=outer_graph)}
-        result = tuple(got.get(id(args[i])) or Tensor._make(np.zeros_like(args[i].data)) for i in nums)
+            got = {}
+        else:
+            got = {id(t): g for t, g in _backprop(out, _seed_gradient(out, None, "grad"), create_graph=outer_graph)}
+        zero = lambda t: Tensor._make(np.zeros_like(t.data))  # noqa: E731
+        result = tuple(got[id(args[i])] if id(args[i]) in got else zero(args[i]) for i in nums)
         return result[0] if single else result
 
     grad_f.__name__ = f"grad({getattr(f, '__name__', 'f')})"

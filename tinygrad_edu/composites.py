@@ -127,13 +127,15 @@ def elu(x, alpha=1.0):
 
 @composite
 def softplus(x):
-    """Softplus(x) = log(1 + eˣ) = max(x, 0) + log(1 + e^(−|x|)).
+    """Softplus(x) = log(1 + eˣ), computed as m + log(e^(−m) + e^(x−m)) with m = max(x, 0).
 
-    The second form never exponentiates a large number, so softplus(1000) = 1000 and
-    softplus(−1000) = 0 without overflow. Its derivative is σ(x): at x = 0 the ``maximum``
-    tie gives ½ and abs'(0) = 0, so the chain rule gets σ(0) = ½ exactly.
+    Both forms are equal for any constant m; this m keeps every exponent ≤ 0, so nothing
+    overflows: softplus(1000) = 1000 and softplus(−1000) = 0. m is a constant (detached),
+    so the gradient is exactly the derivative of log(1 + eˣ), which is σ(x), with no kink
+    at 0 (softplus''(x) = σ(x)(1 − σ(x)) there too).
     """
-    return maximum(x, 0.0) + (1.0 + (-abs(x)).exp()).log()
+    m = np.maximum(x.data, 0)
+    return ((x - m).exp() + np.exp(-m)).log() + m
 
 
 @composite

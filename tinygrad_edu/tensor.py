@@ -558,7 +558,7 @@ def _accumulate(a, b, create_graph):
     """a + b for gradients; a plain numpy add when no graph is being recorded."""
     if create_graph:
         return a + b
-    return Tensor._make(a.data + b.data)
+    return Tensor._make(np.asarray(a.data + b.data))
 
 
 def unbroadcast(g, shape):
