@@ -10,6 +10,8 @@ from .autodiff import GradcheckError, grad, gradcheck
 from .composites import exp, log, maximum, minimum, where
 from .random import manual_seed
 from .tensor import Tensor, detect_anomaly, enable_grad, is_grad_enabled, no_grad
+from . import nn, optim, datasets
+from .serialization import save, load
 
 __version__ = "0.1.0"
 
@@ -17,4 +19,5 @@ __all__ = [
     "Tensor", "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly",
     "grad", "gradcheck", "GradcheckError", "manual_seed",
     "maximum", "minimum", "where", "exp", "log",
+    "nn", "optim", "datasets", "save", "load",
 ]
