@@ -5,7 +5,8 @@ Each op is one class with two methods side by side:
 * ``forward(self, *arrays, **params)`` computes the result with numpy;
 * ``backward(self, g, z, *inputs)`` is the vector-Jacobian product: given ``g = ∂L/∂z``
   (the gradient of the final loss L with respect to this op's output z), it returns
-  ``∂L/∂input`` for each input, one entry per input (``None`` where no one asked for it).
+  ``∂L/∂input`` for each input, one entry per input (``None`` for an input that does not
+  require grad, such as the data batch of a matmul: no work is spent on it).
 
 The comment next to each backward is the derivative in math. ``backward`` works on
 Tensors, not arrays, so that ``backward(create_graph=True)`` can record it and take a
@@ -28,7 +29,6 @@ class Op:
 
     name = "op"
     parents = ()  # the input tensors, kept only when a graph is recorded
-    needs = ()  # needs[i]: does input i require a gradient?
     scope = ()  # the composite and module calls this op ran inside (for pictures)
 
     def __init_subclass__(cls, **kw):
@@ -47,10 +47,10 @@ class Op:
         if _modes.anomaly:
             _check_finite(data, f"the output of op '{cls.name}' (input shapes {[t.shape for t in inputs]})")
         if _modes.grad_enabled:
-            needs = tuple(t.requires_grad for t in inputs)
-            if True in needs:
-                op.parents, op.needs, op.scope = inputs, needs, _modes.scope
-                return Tensor._make(data, op, True)
+            for t in inputs:
+                if t.requires_grad:  # record the node: it is on a path to something trainable
+                    op.parents, op.scope = inputs, _modes.scope
+                    return Tensor._make(data, op, True)
         return Tensor._make(data)
 
     def explain(self, inputs, err):
@@ -87,8 +87,8 @@ class Mul(_Elementwise):
         return x * y
 
     def backward(self, g, z, x, y):  # ∂z/∂x = y, ∂z/∂y = x
-        return (g * y if self.needs[0] else None,
-                g * x if self.needs[1] else None)
+        return (g * y if x.requires_grad else None,
+                g * x if y.requires_grad else None)
 
 
 class Div(_Elementwise):
@@ -96,8 +96,8 @@ class Div(_Elementwise):
         return x / y
 
     def backward(self, g, z, x, y):  # ∂z/∂x = 1/y, ∂z/∂y = -x/y² = -z/y
-        return (g / y if self.needs[0] else None,
-                -(g * z) / y if self.needs[1] else None)
+        return (g / y if x.requires_grad else None,
+                -(g * z) / y if y.requires_grad else None)
 
 
 class Pow(_Elementwise):
@@ -105,8 +105,8 @@ class Pow(_Elementwise):
         return x ** p
 
     def backward(self, g, z, x, p):  # ∂z/∂x = p·x^(p-1), ∂z/∂p = x^p·log x
-        return (g * p * x ** (p - 1) if self.needs[0] else None,
-                g * z * x.log() if self.needs[1] else None)
+        return (g * p * x ** (p - 1.0) if x.requires_grad else None,
+                g * z * x.log() if p.requires_grad else None)
 
 
 class Exp(Op):
@@ -133,8 +133,8 @@ class Maximum(_Elementwise):
         # ∂z/∂x = 1 where x > y, 0 where x < y, and ½ on a tie (the gradient is split
         # equally, as in PyTorch and JAX); ∂z/∂y takes the rest.
         wx = (x.data > y.data) + 0.5 * (x.data == y.data)
-        return (g * wx if self.needs[0] else None,
-                g * (1.0 - wx) if self.needs[1] else None)
+        return (g * wx if x.requires_grad else None,
+                g * (1.0 - wx) if y.requires_grad else None)
 
 
 class Where(_Elementwise):
@@ -144,8 +144,8 @@ class Where(_Elementwise):
 
     def backward(self, g, z, x, y):  # ∂z/∂x = [cond], ∂z/∂y = [not cond]
         zero = _lift(0.0, g)
-        return (Where.apply(g, zero, cond=self.cond) if self.needs[0] else None,
-                Where.apply(zero, g, cond=self.cond) if self.needs[1] else None)
+        return (Where.apply(g, zero, cond=self.cond) if x.requires_grad else None,
+                Where.apply(zero, g, cond=self.cond) if y.requires_grad else None)
 
     def explain(self, inputs, err):
         shapes = " and ".join(str(t.shape) for t in inputs)
@@ -169,7 +169,9 @@ class Sum(Op):
         return x.sum(axis=axis, keepdims=keepdims)
 
     def backward(self, g, z, x):  # ∂z/∂xᵢ = 1 for every summed xᵢ: copy g back over the axis
-        return (g.reshape(_kept_shape(x.shape, self.axis)).expand(x.shape),)
+        if g.ndim:  # put the summed axes back, as size 1, so that g broadcasts along them
+            g = g.reshape(_kept_shape(x.shape, self.axis))
+        return (g.expand(x.shape),)
 
 
 class Max(Op):
@@ -203,6 +205,16 @@ class Transpose(Op):
 
     def backward(self, g, z, x):  # permute back with the inverse permutation
         return (g.transpose(tuple(np.argsort(self.axes))),)
+
+
+class Cast(Op):
+    """Change the dtype (used when a float32 input met a float64 partner)."""
+
+    def forward(self, x, dtype):
+        return x.astype(dtype)
+
+    def backward(self, g, z, x):  # the identity, back in the input's dtype
+        return (Cast.apply(g, dtype=x.dtype),)
 
 
 class Expand(Op):
@@ -261,8 +273,8 @@ class MatMul(Op):
 
     def backward(self, g, z, x, y):
         if x.ndim == 2 and y.ndim == 2:  # Z = XY:  ∂L/∂X = G Yᵀ,  ∂L/∂Y = Xᵀ G
-            return (g @ y.T if self.needs[0] else None,
-                    x.T @ g if self.needs[1] else None)
+            return (g @ y.T if x.requires_grad else None,
+                    x.T @ g if y.requires_grad else None)
         # numpy's rules: a 1-D x is a row (1, k), a 1-D y a column (k, 1), and the extra
         # leading (batch) dimensions broadcast; the walk sums broadcast batches back.
         x2 = x.reshape(1, -1) if x.ndim == 1 else x
@@ -270,11 +282,11 @@ class MatMul(Op):
         batch = np.broadcast_shapes(x2.shape[:-2], y2.shape[:-2])
         g2 = g.reshape(batch + (x2.shape[-2], y2.shape[-1]))
         dx = dy = None
-        if self.needs[0]:
+        if x.requires_grad:
             dx = g2 @ _swap_last(y2)
             if x.ndim == 1:
                 dx = dx.reshape(dx.shape[:-2] + dx.shape[-1:])
-        if self.needs[1]:
+        if y.requires_grad:
             dy = _swap_last(x2) @ g2
             if y.ndim == 1:
                 dy = dy.reshape(dy.shape[:-1])

@@ -531,26 +531,23 @@ def _backprop(root, seed, create_graph):
                 continue
             done.append((t, g))
             op = t._op
-            if op is None:
+            if op is None:  # a leaf: nothing further back
                 continue
             _modes.backward_of = op
-            try:
-                in_grads = op.backward(g, t, *op.parents)
-            finally:
-                _modes.backward_of = None
-            for i, (p, pg) in enumerate(zip(op.parents, in_grads)):
+            for i, (p, pg) in enumerate(zip(op.parents, op.backward(g, t, *op.parents))):
                 if pg is None or not p.requires_grad:
                     continue
-                if pg.shape != p.shape:  # the one place where broadcasting is undone
-                    pg = unbroadcast(pg, p.shape)
-                if pg.dtype != p.dtype:
-                    pg = Tensor._make(pg.data.astype(p.dtype)) if not create_graph else pg * _lift(1.0, p)
+                if pg.data.shape != p.data.shape:  # the one place where broadcasting is undone
+                    pg = unbroadcast(pg, p.data.shape)
+                if pg.data.dtype != p.data.dtype:  # e.g. float32 input, float64 partner
+                    pg = ops.Cast.apply(pg, dtype=p.data.dtype)
                 if _modes.anomaly:
                     _check_finite(pg.data, f"the gradient that the backward rule of '{op.name}' sends to its input {i}")
                 k = id(p)
                 grads[k] = pg if k not in grads else _accumulate(grads[k], pg, create_graph)
     finally:
         _modes.grad_enabled = prev_mode
+        _modes.backward_of = None
     return done
 
 
@@ -567,13 +564,13 @@ def unbroadcast(g, shape):
     If y = broadcast(x), every element of x was copied to several places of y, so its
     gradient is the sum of the gradients of all its copies.
     """
-    lead = g.ndim - len(shape)
-    axes = tuple(range(lead)) + tuple(
-        lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1
-    )
-    if axes:
-        g = g.sum(axis=axes, keepdims=True)
-    return g.reshape(shape) if g.shape != shape else g
+    lead = g.ndim - len(shape)  # axes broadcasting added in front
+    stretched = tuple(lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1)
+    if stretched:  # size-1 axes that were stretched: sum, keeping them as size 1
+        g = g.sum(axis=stretched, keepdims=True)
+    if lead:  # axes that were added: sum them away
+        g = g.sum(axis=tuple(range(lead)))
+    return g
 
 
 def _check_finite(arr, what):
