@@ -40,8 +40,8 @@ def neg(x):
 
 @composite
 def sub(x, y):
-    """x − y = x + (−y)"""
-    return x + (-y)
+    """x − y = x + (−1)·y"""
+    return x + (y * -1.0 if isinstance(y, Tensor) else -np.asarray(y))
 
 
 @composite

@@ -204,7 +204,8 @@ class Transpose(Op):
         return x.transpose(axes)
 
     def backward(self, g, z, x):  # permute back with the inverse permutation
-        return (g.transpose(tuple(np.argsort(self.axes))),)
+        inverse = sorted(range(len(self.axes)), key=self.axes.__getitem__)
+        return (g.transpose(inverse),)
 
 
 class Cast(Op):

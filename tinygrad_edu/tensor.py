@@ -534,15 +534,15 @@ def _backprop(root, seed, create_graph):
             if op is None:  # a leaf: nothing further back
                 continue
             _modes.backward_of = op
-            for i, (p, pg) in enumerate(zip(op.parents, op.backward(g, t, *op.parents))):
+            for p, pg in zip(op.parents, op.backward(g, t, *op.parents)):
                 if pg is None or not p.requires_grad:
                     continue
                 if pg.data.shape != p.data.shape:  # the one place where broadcasting is undone
                     pg = unbroadcast(pg, p.data.shape)
-                if pg.data.dtype != p.data.dtype:  # e.g. float32 input, float64 partner
+                if pg.data.dtype is not p.data.dtype:  # e.g. float32 input, float64 partner
                     pg = ops.Cast.apply(pg, dtype=p.data.dtype)
                 if _modes.anomaly:
-                    _check_finite(pg.data, f"the gradient that the backward rule of '{op.name}' sends to its input {i}")
+                    _check_finite(pg.data, f"the gradient that the backward rule of '{op.name}' sends back")
                 k = id(p)
                 grads[k] = pg if k not in grads else _accumulate(grads[k], pg, create_graph)
     finally:
