@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .speed import select
 from .tensor import Tensor, _check_finite, _lift, _modes, unbroadcast
 
 
@@ -140,7 +141,7 @@ class Maximum(_Elementwise):
 class Where(_Elementwise):
     def forward(self, x, y, cond):
         self.cond = cond
-        return np.where(cond, x, y)
+        return select(cond, x, y)  # np.where(cond, x, y), faster (speed.py)
 
     def backward(self, g, z, x, y):  # ∂z/∂x = [cond], ∂z/∂y = [not cond]
         zero = _lift(0.0, g)

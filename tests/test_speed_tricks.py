@@ -1,0 +1,29 @@
+"""The speed tricks of speed.py compute exactly what their plain numpy spelling computes."""
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from tinygrad_edu.speed import select
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shapes", [((64, 128), (64, 128), (64, 128)), ((64, 128), (128,), ()), ((64, 1), (1, 128), (64, 128))])
+def test_select_is_np_where_bit_for_bit(dtype, shapes, rng):
+    cshape, xshape, yshape = shapes
+    cond = rng.random(cshape) > 0.5
+    x = rng.standard_normal(xshape).astype(dtype)
+    y = np.asarray(rng.standard_normal(yshape)).astype(dtype)
+    if x.size > 3:
+        x.reshape(-1)[:4] = [np.nan, np.inf, -np.inf, -0.0]
+    got, want = select(cond, x, y), np.where(cond, x, y)
+    assert got.dtype == want.dtype and got.shape == want.shape
+    assert np.array_equal(got.view(np.uint8), want.view(np.uint8))
+
+
+@given(hnp.arrays(np.float64, hnp.array_shapes(max_dims=2, max_side=100), elements=st.floats(allow_nan=True)), st.data())
+def test_select_matches_where_on_any_values(x, data):
+    cond = data.draw(hnp.arrays(np.bool_, x.shape))
+    y = x[::-1].copy() if x.ndim else x
+    assert np.array_equal(select(cond, x, y).view(np.uint8), np.where(cond, x, y).view(np.uint8))
