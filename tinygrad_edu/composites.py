@@ -156,10 +156,9 @@ def tanh(x):
 @composite
 def mean(x, axis=None, keepdims=False):
     """mean = sum / n"""
-    axis = _axes(axis, x.ndim, "mean")
     total = x.sum(axis=axis, keepdims=keepdims)
-    n = x.size // max(total.size, 1) if x.size else 0
-    return total * (1.0 / n if n else np.nan)
+    n = x.size / total.size if x.size else np.nan  # how many numbers each sum added up
+    return total * (1.0 / n)
 
 
 @composite

@@ -28,8 +28,9 @@ from .tensor import Tensor, _lift, composite, is_grad_enabled, scope
 class Module:
     """Base class of layers and models. Subclasses set attributes and define ``forward``.
 
-    A *parameter* is any attribute that is a Tensor with ``requires_grad=True``; attributes
-    that are Modules, lists, tuples or dicts are searched for more of them.
+    A *parameter* is any attribute that is a leaf Tensor with ``requires_grad=True`` (a
+    tensor computed from others, e.g. an activation kept for plotting, is not one);
+    attributes that are Modules, lists, tuples or dicts are searched for more of them.
     """
 
     def forward(self, *args, **kwargs):
@@ -53,7 +54,7 @@ class Module:
             if id(value) in seen:
                 return
             if isinstance(value, Tensor):
-                if value.requires_grad:
+                if value.requires_grad and value.is_leaf:
                     seen.add(id(value))
                     found.append((prefix, value))
             elif isinstance(value, Module):

@@ -213,7 +213,7 @@ class Tensor:
     ndim = property(lambda self: self.data.ndim)
     size = property(lambda self: self.data.size)
     dtype = property(lambda self: self.data.dtype)
-    T = property(lambda self: self.transpose())
+    T = property(lambda self: ops.Transpose.apply(self, axes=tuple(range(self.data.ndim - 1, -1, -1))))
     is_leaf = property(lambda self: self._op is None)
 
     def __len__(self):
@@ -425,7 +425,7 @@ def _lift(x, like):
     so a float32 graph stays float32 whatever scalars enter it (API.md's dtype rule)."""
     if isinstance(x, Tensor):
         return x
-    if isinstance(x, float | int) and not isinstance(x, bool):
+    if type(x) is float or type(x) is int:  # the common case, x * 2.0: make it quick
         return Tensor._make(np.array(x, dtype=like.data.dtype))
     arr = _as_array(x, where=f"an operand combined with a tensor of shape {like.shape}")
     return Tensor._make(arr.astype(like.data.dtype, copy=False))
