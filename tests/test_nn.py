@@ -66,6 +66,22 @@ def test_a_shared_parameter_is_listed_once():
     assert [n for n, _ in model.named_parameters()] == ["0.weight", "0.bias"]
 
 
+def test_a_kept_intermediate_tensor_is_not_a_parameter():
+    class Keeps(nn.Module):
+        def __init__(self):
+            self.lin = nn.Linear(2, 2)
+
+        def forward(self, x):
+            self.hidden = self.lin(x)  # kept for a plot: computed, so not a parameter
+            return self.hidden.relu()
+
+    model = Keeps()
+    before = [n for n, _ in model.named_parameters()]
+    model(Tensor(np.ones((1, 2))))
+    assert model.hidden.requires_grad
+    assert [n for n, _ in model.named_parameters()] == before == ["lin.weight", "lin.bias"]
+
+
 def test_zero_grad_clears_every_gradient():
     net = Net()
     net(Tensor(np.ones((4, 3)))).sum().backward()
