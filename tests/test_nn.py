@@ -269,6 +269,8 @@ def test_mlp_activation_by_name_or_module():
     act = nn.LeakyReLU(0.2)
     model = nn.MLP([2, 3, 1], activation=act)
     assert model.layers[1] is act
+    model = nn.MLP([2, 3, 3, 1], activation=nn.Tanh)  # a class: one instance per layer
+    assert isinstance(model.layers[1], nn.Tanh) and model.layers[1] is not model.layers[3]
     assert "Linear(in_features=2, out_features=3" in repr(model)
 
 

@@ -269,7 +269,8 @@ class MLP(Module):
 
     ``MLP([2, 2, 1])`` is the lecture's XOR network: ``layers`` is
     ``Sequential(Linear(2, 2), ReLU(), Linear(2, 1))``. ``activation`` is a name from
-    ``ACTIVATIONS`` or a Module (the same instance is then used after every hidden layer).
+    ``ACTIVATIONS``, a Module (the same instance is then used after every hidden layer) or
+    a Module class.
     """
 
     def __init__(self, sizes, activation="relu", dtype=np.float64):
@@ -282,8 +283,10 @@ class MLP(Module):
             make_activation = ACTIVATIONS[activation]
         elif isinstance(activation, Module):
             make_activation = lambda: activation  # noqa: E731
+        elif isinstance(activation, type) and issubclass(activation, Module):
+            make_activation = activation  # a class, e.g. nn.Tanh: one instance per layer
         else:
-            raise TypeError(f"MLP: activation must be a name or a Module, got {type(activation).__name__}")
+            raise TypeError(f"MLP: activation must be a name or a Module, got {activation!r}")
         layers = []
         for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
             if i > 0:
