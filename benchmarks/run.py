@@ -387,6 +387,8 @@ def main(argv=None):
     log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
 
     if args._worker:  # a child: run one setting, write its JSON, done
+        if args.engine_path:  # ahead of the current folder, which `python -m` put first
+            sys.path.insert(0, str(Path(args.engine_path).resolve()))
         res = run_suite(cfg, log)
         Path(args._worker).write_text(json.dumps(res))
         return 0
@@ -398,6 +400,8 @@ def main(argv=None):
     runs = {}
     if args.in_process:
         log("running in this process (no malloc or BLAS environment changes)")
+        if args.engine_path:
+            sys.path.insert(0, str(Path(args.engine_path).resolve()))
         runs["inproc"] = run_suite(cfg, log)
     else:
         for setting in settings:
@@ -409,6 +413,7 @@ def main(argv=None):
                        "--impls", args.impls, "--threads", str(threads)]
                 cmd += ["--quick"] * args.quick + ["--tiny"] * args.tiny + ["--no-memory"] * args.no_memory
                 cmd += ["--tasks", args.tasks] if args.tasks else []
+                cmd += ["--engine-path", args.engine_path] if args.engine_path else []
                 env = child_env(setting, threads, args.malloc == "tuned", args.engine_path)
                 proc = subprocess.run(cmd, env=env, cwd=harness.ROOT)
                 if proc.returncode != 0:
