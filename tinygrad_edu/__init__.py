@@ -5,8 +5,12 @@ Where to look:
     ops.py         the primitive ops, each with its hand-written backward rule
     composites.py  relu, elu, softplus, sigmoid, softmax, ...: primitives chained
     autodiff.py    grad() and gradcheck()
+    draw.py        draw_graph(): pictures of the graph
+    steps.py       backward_steps(): the backward pass, one picture per step
 """
 from .autodiff import GradcheckError, grad, gradcheck
+from .draw import draw_graph
+from .steps import backward_steps
 from .composites import exp, log, maximum, minimum, where
 from .random import manual_seed
 from .tensor import Tensor, detect_anomaly, enable_grad, is_grad_enabled, no_grad
@@ -20,4 +24,5 @@ __all__ = [
     "grad", "gradcheck", "GradcheckError", "manual_seed",
     "maximum", "minimum", "where", "exp", "log",
     "nn", "optim", "datasets", "save", "load",
+    "draw_graph", "backward_steps",
 ]
