@@ -20,6 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
+try:  # run from a checkout without installing: put the repository root on the path
+    import tinygrad_edu  # noqa: F401
+except ImportError:
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
 INSTALL_PLOT = 'pip install "tinygrad_edu[plot]"'
 DPI = 80  # small PNGs: the tutorial commits them
 CLASS_COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"]  # blue, red, green, purple

@@ -24,9 +24,9 @@ writes activations.png (with matplotlib) and prints the numbers.
 # %%
 import numpy as np
 
+import _common  # the examples' shared helpers (first: it finds tinygrad_edu in a checkout)
 import tinygrad_edu as tg
 
-import _common  # examples/_common.py: command line, plotting, training loop
 
 ALPHA = 2.0  # the lecture's ELU parameter
 

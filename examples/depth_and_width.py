@@ -21,10 +21,10 @@ the narrow ones depend on it (a few dead ReLUs are a large part of a width-2 net
 # %%
 import numpy as np
 
+import _common  # the examples' shared helpers (first: it finds tinygrad_edu in a checkout)
 import tinygrad_edu as tg
 from tinygrad_edu import nn, optim
 
-import _common  # examples/_common.py: command line, plotting, training loop
 
 CLASSES = 3
 

@@ -26,10 +26,10 @@ inputs, on the untrained features and on the learned ones.
 # %%
 import numpy as np
 
+import _common  # the examples' shared helpers (first: it finds tinygrad_edu in a checkout)
 import tinygrad_edu as tg
 from tinygrad_edu import nn, optim
 
-import _common  # examples/_common.py: command line, plotting, training loop
 from logistic_regression import accuracy, fit  # the linear classifier of the previous example
 
 

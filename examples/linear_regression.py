@@ -17,10 +17,10 @@ writes linear_regression.png (the fit and the loss curve) and prints the numbers
 # %%
 import numpy as np
 
+import _common  # the examples' shared helpers (first: it finds tinygrad_edu in a checkout)
 import tinygrad_edu as tg
 from tinygrad_edu import nn
 
-import _common  # examples/_common.py: command line, plotting, training loop
 
 TRUE_W = np.array([1.0, 0.7])  # intercept, slope
 NOISE_STD = 0.8  # the data's noise; eps = NOISE_STD² would be its true variance

@@ -23,10 +23,9 @@ writes logistic_regression.png (both decision maps) and prints the numbers.
 # %%
 import numpy as np
 
+import _common  # the examples' shared helpers (first: it finds tinygrad_edu in a checkout)
 import tinygrad_edu as tg
 from tinygrad_edu import nn, optim
-
-import _common  # examples/_common.py: command line, plotting, training loop
 
 
 def two_blobs(n, seed=0):
