@@ -57,28 +57,37 @@ def backward_steps(root, gradient=None, *, show_data=True, rankdir="LR", params=
     ``.grad``: the pictures show the gradients found up to each step.
     """
     seed = _seed_gradient(root, gradient, "backward_steps()")
+    if params is not None and not isinstance(params, dict):  # read a generator only once
+        params = dict(params.named_parameters() if hasattr(params, "named_parameters") else params)
     visits = _backprop(root, seed, create_graph=False)  # [(tensor, gradient)] in the engine's order
     found = {}  # id(tensor) -> gradient, for the tensors visited so far
     for number, (t, g) in enumerate(visits, start=1):
         found[id(t)] = g
         graph = _build(root, show_data=show_data, show_grad=True, rankdir=rankdir, params=params,
                        expand=expand, grads=found, highlight=t)
-        yield Step(number, len(visits), t, g, graph, _caption(t, root, graph, number, len(visits)))
+        caption = _caption(t, root, graph, number, len(visits), seeded=gradient is not None)
+        yield Step(number, len(visits), t, g, graph, caption)
 
 
 # ---------------------------------------------------------------------------------------
 # Captions: what happens at a step, in words.
 # ---------------------------------------------------------------------------------------
-def _caption(t, root, graph, number, total):
+def _caption(t, root, graph, number, total, seeded=False):
     """Say what the engine does at this step: which gradient is now complete, which rule runs."""
     name = _name(t, graph)
-    inside = f" (inside {graph.calls[id(t)].name})" if id(t) in graph.calls else ""
+    inside = f" (inside {graph.calls[id(t)].name})" if id(t) in graph.calls and id(t) in graph.names else ""
     if t is root:
-        text = f"Step {number}/{total}: start at the output {name}: ∂{name}/∂{name} = 1 (the seed)."
+        seed = "the gradient passed to backward" if seeded else f"∂{name}/∂{name} = 1"
+        text = f"Step {number}/{total}: start at the output {name}: its gradient is {seed} (the seed)."
     else:
         text = (f"Step {number}/{total}: the gradient of {name}{inside} is complete: all the ops that "
                 f"used {name} have sent their shares back (and they add up).")
     op = t._op
+    if id(t) not in graph.names:  # drawn inside a collapsed node: say less
+        rule = _rule_comment(type(op))
+        return (f"Step {number}/{total}: inside {graph.calls[id(t)].name}, the backward rule of {op.name} "
+                f"runs on a value that the collapsed node hides (expand=True draws it)"
+                + (f": {rule}." if rule else "."))
     if op is None:
         kind = "a parameter" if t.requires_grad else "an input"
         return text + f" {name} is a leaf ({kind}): backward() stores the gradient in {name}.grad."
@@ -146,7 +155,8 @@ def write_html(steps, path, title="Backpropagation, step by step", intro=""):
 
     Buttons and the arrow keys go back and forth; Home and End jump to the first and last
     step; ``f`` (or the button) switches between fitting the picture to the window and
-    its natural size, scrolled to the highlighted node. Returns the number of steps.
+    its natural size (the default, scrolled to the highlighted node). Returns the number of
+    steps.
     """
     slides = []
     for step in steps:
@@ -179,14 +189,14 @@ _PAGE = """<!DOCTYPE html>
   .keys {{ color: #777; font-size: 0.9em; }}
 </style>
 </head>
-<body class="fit">
+<body>
 <header>
   <h1>{title}</h1>
   <p class="intro">{intro}</p>
   <button id="prev" title="previous step (left arrow)">&#9664; Previous</button>
   <span id="counter"></span>
   <button id="next" title="next step (right arrow)">Next &#9654;</button>
-  <button id="zoom" title="fit to window / natural size (f)">Natural size</button>
+  <button id="zoom" title="fit to window / natural size (f)">Fit to window</button>
   <span class="keys">keys: &larr; &rarr; Home End f</span>
 </header>
 {slides}

@@ -1,0 +1,233 @@
+"""draw_graph: the DOT source of the XOR graph, collapsing and expanding composites, styles,
+big graphs, and rendering with each renderer (system `dot` and pygraphviz)."""
+import re
+import sys
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+
+import tinygrad_edu as tg
+from tinygrad_edu import Tensor, nn, xor_demo
+from tinygrad_edu.draw import STYLE, Graph, RenderError, available_renderers, draw_graph
+
+RENDERERS = ["dot", "pygraphviz"]
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def parse(source):
+    """(node id -> name shown, set of (name, name) edges) from DOT source."""
+    names = {}
+    for node, label in re.findall(r"^\t(\w+) \[label=(.*)$", source, flags=re.M):
+        bold = re.search(r"<B>(.*?)</B>", label)
+        names[node] = bold.group(1) if bold else re.match(r"<?([^< \]]*)", label).group(1)
+    edges = {(names[a], names[b]) for a, b in re.findall(r"^\t(\w+) -> (\w+)", source, flags=re.M)}
+    return names, edges
+
+
+def node_line(source, name):
+    lines = [line for line in source.splitlines() if f"<B>{name}</B>" in line]
+    assert len(lines) == 1, f"expected one node named {name!r}"
+    return lines[0]
+
+
+@pytest.fixture
+def xor_graph():
+    model = xor_demo.lecture_network()
+    *_, loss = xor_demo.loss_graph(model)
+    loss.backward()
+    return model, loss
+
+
+def test_xor_graph_collapsed_has_the_lecture_nodes_and_edges(xor_graph):
+    model, loss = xor_graph
+    g = draw_graph(loss, params=xor_demo.names(model))
+    names, edges = parse(g.source)
+    shown = sorted(names.values())
+    assert shown == sorted(["X", "W1", "c", "w2", "b", "z", "h", "ŷ", "loss",
+                            "Linear", "Linear", "relu", "mse_loss"])
+    assert {("X", "Linear"), ("W1", "Linear"), ("c", "Linear"), ("Linear", "z"), ("z", "relu"),
+            ("relu", "h"), ("h", "Linear"), ("w2", "Linear"), ("b", "Linear"), ("Linear", "ŷ"),
+            ("ŷ", "mse_loss"), ("mse_loss", "loss")} == edges
+    assert len(re.findall(r"-> ", g.source)) == 12
+    # data and gradients in the boxes: z = W1 x + c, all gradients 0 at this minimum, loss' is 1
+    z = node_line(g.source, "z")
+    assert "[[ 0 -1]" in z and "[ 2  1]]" in z and "grad [[0 0]" in z
+    assert "grad 1" in node_line(g.source, "loss")
+    assert "(2, 2)" in node_line(g.source, "W1") and "scalar" in node_line(g.source, "loss")
+    assert 'rankdir=LR' in g.source
+
+
+def test_xor_graph_expanded_shows_the_primitives(xor_graph):
+    model, loss = xor_graph
+    g = draw_graph(loss, params=xor_demo.names(model), expand=True)
+    ops = set(re.findall(r"\[label=(\w+)", g.source))  # primitive ops have plain-text labels
+    assert {"matmul", "add", "where", "mul", "sum"} <= ops
+    assert "transpose" in g.source
+    assert "Linear" not in g.source and "mse_loss" not in g.source and "relu" not in g.source
+    names, edges = parse(g.source)
+    assert ("W1", "transpose(1, 0)") not in edges  # labels with arguments are not plain words
+    assert any(a == "z" and b == "where" for a, b in edges)  # relu is a select
+
+
+def test_expand_depth_opens_one_level_at_a_time():
+    x = Tensor([-1.0, 2.0], requires_grad=True, label="x")
+    y = x.sigmoid()  # sigmoid = exp(-softplus(-x)), softplus = log(e^(-m) + e^(x-m)) + m
+    collapsed = draw_graph(y).source
+    assert "<B>sigmoid</B>" in collapsed and "label=exp" not in collapsed
+    one = draw_graph(y, expand=1).source
+    assert "<B>softplus</B>" in one and "label=exp" in one and "<B>sigmoid</B>" not in one
+    full = draw_graph(y, expand=True).source
+    assert "softplus" not in full and "label=log" in full and "label=exp" in full
+
+
+def test_softplus_is_max_exp_and_log_when_expanded():
+    x = Tensor([-1.0, 0.5, 3.0], requires_grad=True, label="x")
+    y = x.softplus()
+    assert "<B>softplus</B>" in draw_graph(y).source
+    ops = set(re.findall(r"\[label=(\w+)", draw_graph(y, expand=True).source))
+    assert {"exp", "log", "add"} <= ops
+
+
+def test_styles_and_legend(xor_graph):
+    model, loss = xor_graph
+    source = draw_graph(loss, params=xor_demo.names(model)).source
+    assert f'fillcolor="{STYLE["param"][0]}"' in node_line(source, "W1")
+    assert f'fillcolor="{STYLE["input"][0]}"' in node_line(source, "X")
+    assert f'fillcolor="{STYLE["value"][0]}"' in node_line(source, "z")
+    assert f'fillcolor="{STYLE["output"][0]}"' in node_line(source, "loss")
+    assert "peripheries=2" in source  # collapsed calls have a double border
+    assert "parameter (requires grad)" in source and "input data" in source  # the legend
+    plain = draw_graph(loss, params=xor_demo.names(model), legend=False, rankdir="TB").source
+    assert "parameter (requires grad)" not in plain and "rankdir=TB" in plain
+
+
+def test_show_data_and_show_grad_can_be_turned_off(xor_graph):
+    _, loss = xor_graph
+    source = draw_graph(loss, show_data=False, show_grad=False).source
+    assert ">grad " not in source and "red: grad" not in source and "[[ 0 -1]" not in source
+    assert "(4, 2)" in source  # shapes stay
+
+
+def test_names_come_from_params_then_labels_then_generated():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    w = Tensor([3.0, 4.0], requires_grad=True, label="w")
+    y = (x * w).sum()
+    names, _ = parse(draw_graph(y, params={"x": x}).source)
+    assert {"x", "w", "t1", "t2"} <= set(names.values())
+    model = nn.MLP([2, 2, 1])
+    out = model(Tensor(np.ones((3, 2)), label="X")).sum()
+    for params in (model, model.named_parameters(), dict(model.named_parameters())):
+        assert "<B>layers.2.bias</B>" in draw_graph(out, params=params).source
+
+
+def test_container_modules_are_dashed_frames_and_data_fed_to_a_layer_is_shown():
+    model = nn.MLP([2, 3, 1])
+    out = model(np.ones((5, 2))).sum()  # numpy data, no label
+    source = draw_graph(out).source
+    assert re.search(r"subgraph cluster_\d+ \{\s*graph \[[^]]*label=MLP", source)
+    assert "label=Sequential" in source
+    assert "(5, 2)" in source  # the unnamed data array is drawn as the first Linear's input
+    assert source.count("<B>Linear</B>") == 2 and "<B>relu</B>" in source
+
+
+def test_small_arrays_in_full_large_ones_summarised():
+    x = Tensor(np.arange(100.0).reshape(50, 2), requires_grad=True, label="x")
+    y = (x * 2.0).sum()
+    y.backward()
+    line = node_line(draw_graph(y).source, "x")
+    assert "min 0  mean 49.5  max 99" in line and "grad min 2  mean 2  max 2" in line
+    assert "(50, 2)" in line
+    small = Tensor([1 / 3, -2.0, 12345.678], requires_grad=True, label="s")
+    assert "[   0.3333        -2 1.235e+04]" in node_line(draw_graph(small * 1.0).source, "s")
+
+
+def test_scalar_constants_are_small_grey_numbers():
+    x = Tensor(3.0, requires_grad=True, label="x")
+    source = draw_graph(x * 2.5).source
+    assert re.search(r"label=<2\.5> .*fillcolor=\"#eeeeee\"", source)
+
+
+def test_a_leaf_alone_and_non_tensors():
+    assert "<B>a</B>" in draw_graph(Tensor([1.0], label="a")).source
+    with pytest.raises(TypeError, match="expected a Tensor"):
+        draw_graph(np.ones(3))
+
+
+def test_ten_thousand_nodes_draw_without_recursion_error():
+    x = Tensor(1.0, requires_grad=True, label="x")
+    y = x
+    for _ in range(5000):  # 5,000 add ops and 5,000 values
+        y = y + x
+    y.backward()
+    g = draw_graph(y, expand=True)
+    assert g.source.count("label=") >= 10_000
+    assert isinstance(g, Graph) and isinstance(g, __import__("graphviz").Digraph)
+
+
+# ---------------------------------------------------------------------------------------
+# Rendering, with each renderer.
+# ---------------------------------------------------------------------------------------
+@pytest.fixture(params=RENDERERS)
+def renderer(request, monkeypatch):
+    if request.param not in available_renderers():
+        pytest.skip(f"renderer {request.param} is not installed here")
+    monkeypatch.setenv("TINYGRAD_EDU_RENDERER", request.param)
+    return request.param
+
+
+def svg_text(svg):
+    root = ET.fromstring(svg)
+    return " ".join(t for t in root.itertext())
+
+
+def test_svg_parses_and_shows_the_labels(renderer, xor_graph):
+    model, loss = xor_graph
+    svg = draw_graph(loss, params=xor_demo.names(model)).pipe(format="svg", encoding="utf-8")
+    text = svg_text(svg)
+    for name in ("W1", "c", "w2", "b", "X", "ŷ", "loss", "Linear", "relu", "mse_loss", "grad"):
+        assert name in text
+
+
+def test_png_and_render_to_a_file(renderer, xor_graph, tmp_path):
+    _, loss = xor_graph
+    g = draw_graph(loss)
+    assert g.pipe(format="png").startswith(PNG_SIGNATURE)
+    path = g.render(tmp_path / "xor", format="png")
+    assert path.endswith("xor.png") and open(path, "rb").read(8) == PNG_SIGNATURE
+    out = g.render(outfile=tmp_path / "pic.svg")
+    assert out.endswith("pic.svg")
+    ET.parse(out)
+
+
+def test_jupyter_display(renderer, xor_graph):
+    _, loss = xor_graph
+    bundle = draw_graph(loss)._repr_mimebundle_()
+    assert "mse_loss" in svg_text(bundle["image/svg+xml"])
+
+
+def test_without_any_renderer_the_error_says_what_to_install(monkeypatch, tmp_path, xor_graph):
+    _, loss = xor_graph
+    monkeypatch.setenv("PATH", str(tmp_path))  # no `dot` here
+    monkeypatch.setitem(sys.modules, "pygraphviz", None)  # `import pygraphviz` fails
+    monkeypatch.delenv("TINYGRAD_EDU_RENDERER", raising=False)
+    g = draw_graph(loss)
+    assert "mse_loss" in g.source  # building works
+    assert available_renderers() == []
+    for render in (lambda: g.pipe(format="svg"), lambda: g.render(tmp_path / "x"), g._repr_mimebundle_):
+        with pytest.raises(RenderError) as err:
+            render()
+        assert 'pip install "tinygrad_edu[render]"' in str(err.value)
+        assert "apt-get install graphviz" in str(err.value)
+
+
+def test_forcing_a_missing_renderer_is_an_error(monkeypatch, tmp_path, xor_graph):
+    _, loss = xor_graph
+    monkeypatch.setenv("PATH", str(tmp_path))
+    g = draw_graph(loss)
+    g.render_with = "dot"
+    with pytest.raises(RenderError, match="no `dot` on PATH"):
+        g.pipe(format="svg")
+    g.render_with = "cairo"
+    with pytest.raises(ValueError, match="renderer must be"):
+        g.pipe(format="svg")
