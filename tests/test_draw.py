@@ -7,7 +7,6 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 
-import tinygrad_edu as tg
 from tinygrad_edu import Tensor, nn, xor_demo
 from tinygrad_edu.draw import STYLE, Graph, RenderError, available_renderers, draw_graph
 

@@ -304,9 +304,12 @@ def _op_label(op):
     return name
 
 
-def _legend_label(kinds, show_grad):
+def _legend_label(kinds, show_grad, step=False):
     """The legend under the picture: one coloured cell per kind of node present."""
     cells = []
+    if step:
+        cells.append(f'<TD BGCOLOR="{HIGHLIGHT["fillcolor"]}" COLOR="{HIGHLIGHT_BORDER}" BORDER="2">'
+                     "this step: gradient complete, its op's rule runs</TD>")
     for kind in STYLE:
         if kind in kinds:
             fill, border, text = STYLE[kind]
@@ -467,5 +470,5 @@ def _build(root, *, show_data=True, show_grad=True, rankdir="LR", params=None, e
         if key:
             frame_graphs[key[:-1]].subgraph(frame_graphs[key])
     if legend:
-        graph.attr(label=_legend_label(kinds_present, show_grad))
+        graph.attr(label=_legend_label(kinds_present, show_grad, step=highlight is not None))
     return graph

@@ -222,7 +222,7 @@ _PAGE = """<!DOCTYPE html>
   document.getElementById("next").onclick = function () {{ show(current + 1); }};
   document.getElementById("zoom").onclick = zoom;
   document.addEventListener("keydown", function (e) {{
-    if (e.key === "ArrowRight" || e.key === "PageDown" || e.key === " ") {{ show(current + 1); }}
+    if (e.key === "ArrowRight" || e.key === "PageDown") {{ show(current + 1); }}
     else if (e.key === "ArrowLeft" || e.key === "PageUp") {{ show(current - 1); }}
     else if (e.key === "Home") {{ show(0); }}
     else if (e.key === "End") {{ show(steps.length - 1); }}

@@ -116,6 +116,9 @@ def part2_picture(path, fmt, expand=False, out=print):
     graph = draw_graph(loss, params=names(model), expand=expand)
     out(f"\n2. The graph of the forward pass and the MSE loss, after loss.backward() (loss = {_fmt(loss.item())}).")
     out("   Every gradient is 0: these weights fit XOR exactly, a minimum of the loss.")
+    out("   Boxes are values (orange: parameters, blue: data, red text: gradients); purple ellipses are")
+    out("   the Linear layers, relu and mse_loss" + (" opened up into primitive ops." if expand else
+                                                     " (--expand opens them up into primitive ops)."))
     try:
         data = graph.pipe(format=fmt)
     except RenderError as e:
@@ -216,7 +219,8 @@ def part4_linear(seed, lr, out=print):
     single.load_state_dict({"weight": W, "bias": bias})
     with no_grad():
         one = single(Tensor(X)).data.ravel()
-    out(f"     pred = w2 (W1 x + c) + b = (w2 W1) x + (w2 c + b), with w2 W1 = {_vec(W, 4)},  w2 c + b = {_vec(bias, 4)}")
+    out("     pred = w2 (W1 x + c) + b = (w2 W1) x + (w2 c + b), with "
+        f"w2 W1 = {_vec(W, 4)},  w2 c + b = {_vec(bias, 4)}")
     out(f"   one Linear(2, 1) layer with these weights predicts {' '.join(f'{p:.4f}' for p in one)} "
         f"(difference {np.abs(one - pred).max():.1e})")
     return pred, one
