@@ -100,8 +100,12 @@ def save(fig, out, name):
     """Write ``fig`` as the PNG ``out/name``, close it, and return the path."""
     import matplotlib.pyplot as plt
 
+    from PIL import Image  # Pillow comes with matplotlib
+
     path = Path(out) / name
     fig.savefig(path, dpi=DPI)
+    # 256 colours are plenty for a plot, and a third of the bytes of full colour
+    Image.open(path).convert("RGB").quantize(256).save(path, optimize=True)
     if not _in_notebook():  # in a notebook the figure stays open, so it is shown
         plt.close(fig)
     print(f"wrote {path}")

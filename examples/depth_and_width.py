@@ -78,7 +78,7 @@ def plot(plt, rows, models, depths, widths, train, out):
         acc = [r["test_accuracy"] for r in rows if r["depth"] == d]
         ax.plot(widths, acc, "o-", label=f"depth {d}")
     ax.set(xscale="log", xticks=widths, xticklabels=[str(w) for w in widths], ylim=(0, 1.02),
-           xlabel="width (hidden units per layer)", ylabel="test accuracy", title="Accuracy")
+           xlabel="width (hidden units per layer)", ylabel="test accuracy", title="Accuracy on fresh test points")
     ax.minorticks_off()
     ax.grid(alpha=0.4)
     ax.legend(fontsize=8, loc="lower right")
