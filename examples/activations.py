@@ -114,8 +114,8 @@ def plot(plt, x, f_values, f_primes, at0, out):
 # %%
 def main(argv=None):
     args = _common.parse_args(argv, __doc__)
-    x = np.linspace(-5, 5, 101 if args.quick else 401)  # an odd count puts a sample at 0
-    x[len(x) // 2] = 0.0
+    x = np.linspace(-5, 5, 101 if args.quick else 401)  # an odd count has a middle sample ...
+    x[len(x) // 2] = 0.0  # ... which is made exactly 0, the kink
 
     f_values = {name: values(f, x) for name, f in ACTIVATIONS.items()}
     f_primes = {name: derivative(f, x) for name, f in ACTIVATIONS.items()}
