@@ -196,8 +196,10 @@ def machine_info(torch_threads=None):
     if "tinygrad_edu" in sys.modules:
         engine_dir = Path(sys.modules["tinygrad_edu"].__file__).resolve().parent
         info["engine_path"] = str(engine_dir)
-        if engine_dir.parent != ROOT:
-            info["engine_commit"] = git_commit(engine_dir) or "(outside this repository)"
+        if engine_dir.parent != ROOT:  # --engine-path: a copy, e.g. `git archive <commit> tinygrad_edu`
+            label = engine_dir.parent / "ENGINE_COMMIT"  # a note left beside such a copy, if any
+            info["engine_commit"] = (git_commit(engine_dir)
+                                     or (label.read_text().strip() if label.exists() else "(outside this repository)"))
     if "torch" in sys.modules:
         info["torch"] = sys.modules["torch"].__version__
     try:

@@ -159,6 +159,9 @@ def _run_task(task, cfg, mods, log):
         if checks[name] != "ok":
             log(f"    {name}: {checks[name]}")
         objs[name] = obj
+    if cfg.gc_freeze:  # what the first steps imported or cached (torch.optim does) joins the frozen
+        gc.collect()
+        gc.freeze()
     long_task = task.kind == "chain" and task.length >= 50_000
     timings = harness.measure(
         {name: obj.step for name, obj in objs.items()},
