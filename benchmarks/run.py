@@ -343,9 +343,13 @@ def plot(runs, path):
         for i, impl in enumerate(IMPLS):
             vals = [_value(run["tasks"][n], impl) or 0 for n in names]
             ax.bar([k + (i - 1) * width for k in range(len(names))], vals, width, label=impl)
+        for k, n in enumerate(names):  # engine/floor above the engine's bar
+            r, top = ratio(run, n, "engine", "floor"), _value(run["tasks"][n], "engine")
+            if r and top:
+                ax.annotate(f"{r:.1f}x", (k, top), ha="center", va="bottom", fontsize=7)
         ax.set_xticks(range(len(names)), names)
         ax.set_yscale("log")
-        ax.set_ylabel("seconds per step (median)")
+        ax.set_ylabel("seconds per step (median); engine/floor on top")
         ax.set_title(f"OPENBLAS_CORETYPE {setting_label(setting)}", fontsize=10)
         ax.grid(axis="y", which="both", alpha=0.3)
         ax.legend(fontsize=8)
