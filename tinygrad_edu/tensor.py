@@ -102,15 +102,26 @@ class Scope:
         return f"Scope({self.name!r}, {self.kind!r})"
 
 
-@contextlib.contextmanager
-def scope(name, kind="composite", obj=None):
-    """Run the block as one named call: ops recorded inside remember it (for pictures)."""
-    prev = _modes.scope
-    _modes.scope = prev + (Scope(name, kind, obj),)
-    try:
-        yield
-    finally:
-        _modes.scope = prev
+class scope:
+    """Context manager: run the block as one named call (ops recorded inside remember it).
+
+    ``nn.Module.__call__`` uses it to name module calls; ``composite`` does the same for
+    functions. A plain class rather than a generator: it runs on every module call.
+    """
+
+    __slots__ = ("_scope", "_prev")
+
+    def __init__(self, name, kind="composite", obj=None):
+        self._scope = Scope(name, kind, obj)
+
+    def __enter__(self):
+        self._prev = _modes.scope
+        _modes.scope = self._prev + (self._scope,)
+        return self._scope
+
+    def __exit__(self, *exc):
+        _modes.scope = self._prev
+        return False
 
 
 def composite(fn):
