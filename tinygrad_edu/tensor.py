@@ -17,6 +17,7 @@ it at once.
 from __future__ import annotations
 
 import contextlib
+import gc
 import numbers
 
 import numpy as np
@@ -282,8 +283,9 @@ class Tensor:
         contains the leaf, a reference cycle, as in PyTorch; ``tg.grad`` avoids it).
         """
         seed = _seed_gradient(self, gradient, "backward()")
-        for t, g in _backprop(self, seed, create_graph):
-            t.grad = g if t.grad is None else _accumulate(t.grad, g, create_graph)
+        with _collector_paused():
+            for t, g in _backprop(self, seed, create_graph):
+                t.grad = g if t.grad is None else _accumulate(t.grad, g, create_graph)
 
     # ----- operators: each is one primitive op or a short composite -----------------------
     def __add__(self, other):
@@ -560,6 +562,24 @@ def _backprop(root, seed, create_graph):
         _modes.grad_enabled = prev_mode
         _modes.backward_of = None
     return done
+
+
+@contextlib.contextmanager
+def _collector_paused():
+    """Pause Python's cyclic garbage collector for the backward pass.
+
+    The walk makes no reference cycles (see the module docstring), so the collector has
+    nothing to find there; but the walk allocates gradients while the whole graph is alive,
+    and every collection it triggers would scan that graph: on a chain of 100,000 ops that
+    doubled the time of backward().
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _accumulate(a, b, create_graph):
