@@ -8,10 +8,11 @@ Each op is one class with two methods side by side:
   ``∂L/∂input`` for each input, one entry per input (``None`` for an input that does not
   require grad, such as the data batch of a matmul: no work is spent on it).
 
-The comment next to each backward is the derivative in math. ``backward`` works on
-Tensors, not arrays, so that ``backward(create_graph=True)`` can record it and take a
-second derivative; when no graph is recorded those Tensor ops cost one numpy call each.
-Broadcasting is not undone here: if an input was broadcast, the graph walk
+The comment next to each backward is the derivative in math. A rule is written once and
+runs on two kinds of values (see "Two kinds of values" below): on Tensors when
+``backward(create_graph=True)`` records the backward pass, so that it can be differentiated
+again, and on plain numpy arrays otherwise, so that a backward pass costs what its numpy
+arithmetic costs. Broadcasting is not undone here: if an input was broadcast, the graph walk
 (``tensor.unbroadcast``) sums its gradient back to the input's shape, in one place.
 
 Everything else (sub, mean, relu, softplus, softmax, the losses, ...) is a *composite*
@@ -67,6 +68,11 @@ class Op(metaclass=_Slotted):
                     return Tensor._make(data, op, True)
         return Tensor._make(data)
 
+    @property
+    def needs(self):
+        """needs[i]: does input i want a gradient? Rules skip the work for the others."""
+        return tuple(p.requires_grad for p in self.parents)
+
     def explain(self, inputs, err):
         """The error message for bad inputs: the op, the shapes given, what numpy said."""
         shapes = " and ".join(str(t.shape) for t in inputs)
@@ -74,6 +80,42 @@ class Op(metaclass=_Slotted):
 
     def __repr__(self):
         return f"<op {self.name}>"
+
+
+# ---------------------------------------------------------------------------------------
+# Two kinds of values. The operators (+ − * / ** @, .T, .reshape, .transpose, .sum, [idx])
+# mean the same on Tensors and on numpy arrays; these few functions fill the gaps, so that
+# each rule below has one spelling for both.
+# ---------------------------------------------------------------------------------------
+def values(x):
+    """The numbers, whichever kind x is (for masks, which are constants)."""
+    return x.data if isinstance(x, Tensor) else x
+
+
+def log(x):
+    return x.log() if isinstance(x, Tensor) else np.log(x)
+
+
+def expand(g, shape):
+    return g.expand(shape) if isinstance(g, Tensor) else np.broadcast_to(g, shape)
+
+
+def where(cond, a, b):
+    like = b if type(a) is float else a  # one of the two is a value, the other may be 0.0
+    if isinstance(like, Tensor):
+        return Where.apply(_lift(a, like), _lift(b, like), cond=cond)
+    dtype = np.asarray(like).dtype
+    return select(cond, np.asarray(a, dtype), np.asarray(b, dtype))
+
+
+def scatter_add(g, idx, shape):
+    if isinstance(g, Tensor):
+        return ScatterAdd.apply(g, idx=idx, shape=shape)
+    return ScatterAdd.forward(None, np.asarray(g), idx, shape)
+
+
+def cast(g, dtype):
+    return Cast.apply(g, dtype=dtype) if isinstance(g, Tensor) else np.asarray(g).astype(dtype)
 
 
 class _Elementwise(Op):
@@ -101,8 +143,9 @@ class Mul(_Elementwise):
         return x * y
 
     def backward(self, g, z, x, y):  # ∂z/∂x = y, ∂z/∂y = x
-        return (g * y if x.requires_grad else None,
-                g * x if y.requires_grad else None)
+        need_x, need_y = self.needs
+        return (g * y if need_x else None,
+                g * x if need_y else None)
 
 
 class Div(_Elementwise):
@@ -110,8 +153,9 @@ class Div(_Elementwise):
         return x / y
 
     def backward(self, g, z, x, y):  # ∂z/∂x = 1/y, ∂z/∂y = -x/y² = -z/y
-        return (g / y if x.requires_grad else None,
-                -(g * z) / y if y.requires_grad else None)
+        need_x, need_y = self.needs
+        return (g / y if need_x else None,
+                -(g * z) / y if need_y else None)
 
 
 class Pow(_Elementwise):
@@ -119,8 +163,9 @@ class Pow(_Elementwise):
         return x ** p
 
     def backward(self, g, z, x, p):  # ∂z/∂x = p·x^(p-1), ∂z/∂p = x^p·log x
-        return (g * p * x ** (p - 1.0) if x.requires_grad else None,
-                g * z * x.log() if p.requires_grad else None)
+        need_x, need_p = self.needs
+        return (g * p * x ** (p - 1.0) if need_x else None,
+                g * z * log(x) if need_p else None)
 
 
 class Exp(Op):
@@ -146,9 +191,12 @@ class Maximum(_Elementwise):
     def backward(self, g, z, x, y):
         # ∂z/∂x = 1 where x > y, 0 where x < y, and ½ on a tie (the gradient is split
         # equally, as in PyTorch and JAX); ∂z/∂y takes the rest.
-        wx = (x.data > y.data) + 0.5 * (x.data == y.data)
-        return (g * wx if x.requires_grad else None,
-                g * (1.0 - wx) if y.requires_grad else None)
+        x_, y_ = values(x), values(y)
+        half = np.array(0.5, dtype=values(g).dtype)
+        wx = (x_ > y_) + half * (x_ == y_)
+        need_x, need_y = self.needs
+        return (g * wx if need_x else None,
+                g * (1.0 - wx) if need_y else None)
 
 
 class Where(_Elementwise):
@@ -159,9 +207,9 @@ class Where(_Elementwise):
         return select(cond, x, y)  # np.where(cond, x, y), faster (speed.py)
 
     def backward(self, g, z, x, y):  # ∂z/∂x = [cond], ∂z/∂y = [not cond]
-        zero = _lift(0.0, g)
-        return (Where.apply(g, zero, cond=self.cond) if x.requires_grad else None,
-                Where.apply(zero, g, cond=self.cond) if y.requires_grad else None)
+        need_x, need_y = self.needs
+        return (where(self.cond, g, 0.0) if need_x else None,
+                where(self.cond, 0.0, g) if need_y else None)
 
     def explain(self, inputs, err):
         shapes = " and ".join(str(t.shape) for t in inputs)
@@ -189,7 +237,7 @@ class Sum(Op):
     def backward(self, g, z, x):  # ∂z/∂xᵢ = 1 for every summed xᵢ: copy g back over the axis
         if g.ndim:  # put the summed axes back, as size 1, so that g broadcasts along them
             g = g.reshape(_kept_shape(x.shape, self.axis))
-        return (g.expand(x.shape),)
+        return (expand(g, x.shape),)
 
 
 class Max(Op):
@@ -202,9 +250,9 @@ class Max(Op):
     def backward(self, g, z, x):
         # ∂z/∂xᵢ = 1 for the largest xᵢ, 0 for the others; tied maxima share it equally
         kept = _kept_shape(x.shape, self.axis)
-        is_max = x.data == z.data.reshape(kept)
-        share = is_max / is_max.sum(axis=self.axis, keepdims=True)
-        return (g.reshape(kept).expand(x.shape) * share,)
+        is_max = values(x) == values(z).reshape(kept)
+        share = (is_max / is_max.sum(axis=self.axis, keepdims=True)).astype(values(g).dtype)
+        return (expand(g.reshape(kept), x.shape) * share,)
 
 
 # ---------------------------------------------------------------------------------------
@@ -237,7 +285,7 @@ class Cast(Op):
         return x.astype(dtype)
 
     def backward(self, g, z, x):  # the identity, back in the input's dtype
-        return (Cast.apply(g, dtype=x.dtype),)
+        return (cast(g, x.dtype),)
 
 
 class Expand(Op):
@@ -256,7 +304,7 @@ class GetItem(Op):
         return x[idx]
 
     def backward(self, g, z, x):  # each picked element gets its gradient back; repeats add up
-        return (ScatterAdd.apply(g, idx=self.idx, shape=x.shape),)
+        return (scatter_add(g, self.idx, x.shape),)
 
     def explain(self, inputs, err):
         return f"indexing: index {self.idx!r} does not fit a tensor of shape {inputs[0].shape}: {err}"
@@ -268,7 +316,8 @@ class ScatterAdd(Op):
     __slots__ = ("idx",)
 
     def forward(self, g, idx, shape):
-        self.idx = idx
+        if self is not None:  # None when called as a plain function (scatter_add above)
+            self.idx = idx
         out = np.zeros(shape, dtype=g.dtype)
         if _is_basic_index(idx):
             out[idx] = g  # a slice picks each element at most once
@@ -277,7 +326,7 @@ class ScatterAdd(Op):
         return out
 
     def backward(self, g, z, x):  # linear, and its adjoint is indexing again
-        return (GetItem.apply(g, idx=self.idx),)
+        return (g[self.idx],)
 
 
 def _is_basic_index(idx):
@@ -307,12 +356,13 @@ class MatMul(Op):
         return x @ y
 
     def backward(self, g, z, x, y):
+        need_x, need_y = self.needs
         if x.ndim == 2 and y.ndim == 2:  # Z = XY:  ∂L/∂X = G Yᵀ,  ∂L/∂Y = Xᵀ G
             dx = dy = None
-            if x.requires_grad:
-                dx = (y @ g.T).T if _transposed(x.data) else g @ y.T
-            if y.requires_grad:
-                dy = (g.T @ x).T if _transposed(y.data) else x.T @ g
+            if need_x:
+                dx = (y @ g.T).T if _transposed(values(x)) else g @ y.T
+            if need_y:
+                dy = (g.T @ x).T if _transposed(values(y)) else x.T @ g
             return dx, dy
         # numpy's rules: a 1-D x is a row (1, k), a 1-D y a column (k, 1), and the extra
         # leading (batch) dimensions broadcast; the walk sums broadcast batches back.
@@ -321,11 +371,11 @@ class MatMul(Op):
         batch = np.broadcast_shapes(x2.shape[:-2], y2.shape[:-2])
         g2 = g.reshape(batch + (x2.shape[-2], y2.shape[-1]))
         dx = dy = None
-        if x.requires_grad:
+        if need_x:
             dx = g2 @ _swap_last(y2)
             if x.ndim == 1:
                 dx = dx.reshape(dx.shape[:-2] + dx.shape[-1:])
-        if y.requires_grad:
+        if need_y:
             dy = _swap_last(x2) @ g2
             if y.ndim == 1:
                 dy = dy.reshape(dy.shape[:-1])

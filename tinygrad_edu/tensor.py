@@ -534,30 +534,37 @@ def _backprop(root, seed, create_graph):
     and its own op can send it on to its inputs (the chain rule).
     """
     done = []
-    grads = {id(root): seed}
+    record = bool(create_graph)  # rules get Tensors (recorded) or plain arrays (fast)
+    grads = {id(root): seed if record else seed.data}
     prev_mode = _modes.grad_enabled
-    _modes.grad_enabled = bool(create_graph)  # record the backward pass only if asked
+    _modes.grad_enabled = record
     try:
         for t in reversed(topological_order(root)):
             g = grads.pop(id(t), None)
             if g is None:  # t does not influence root
                 continue
-            done.append((t, g))
+            done.append((t, g if record else Tensor._make(np.asarray(g))))
             op = t._op
             if op is None:  # a leaf: nothing further back
                 continue
             _modes.backward_of = op
-            for p, pg in zip(op.parents, op.backward(g, t, *op.parents)):
+            if record:
+                in_grads = op.backward(g, t, *op.parents)
+            else:
+                in_grads = op.backward(g, t.data, *[p.data for p in op.parents])
+            _modes.backward_of = None
+            for i, (p, pg) in enumerate(zip(op.parents, in_grads)):
                 if pg is None or not p.requires_grad:
                     continue
-                if pg.data.shape != p.data.shape:  # the one place where broadcasting is undone
+                if pg.shape != p.data.shape:  # the one place where broadcasting is undone
                     pg = unbroadcast(pg, p.data.shape)
-                if pg.data.dtype is not p.data.dtype:  # e.g. float32 input, float64 partner
-                    pg = ops.Cast.apply(pg, dtype=p.data.dtype)
+                if pg.dtype is not p.data.dtype:  # e.g. float32 input, float64 partner
+                    pg = ops.cast(pg, p.data.dtype)
                 if _modes.anomaly:
-                    _check_finite(pg.data, f"the gradient that the backward rule of '{op.name}' sends back")
+                    _check_finite(ops.values(pg), f"the backward rule of '{op.name}'{_where_in(op)} computed a "
+                                  f"gradient for its input {i} (shape {p.data.shape}) that")
                 k = id(p)
-                grads[k] = pg if k not in grads else _accumulate(grads[k], pg, create_graph)
+                grads[k] = pg if k not in grads else grads[k] + pg
     finally:
         _modes.grad_enabled = prev_mode
         _modes.backward_of = None
@@ -602,6 +609,12 @@ def unbroadcast(g, shape):
     if lead:  # axes that were added: sum them away
         g = g.sum(axis=tuple(range(lead)))
     return g
+
+
+def _where_in(op):
+    """' (inside softplus, in Linear)': the composite and module calls an op ran in."""
+    names = [sc.name for sc in reversed(op.scope)]
+    return f" (inside {', in '.join(names)})" if names else ""
 
 
 def _check_finite(arr, what):
