@@ -71,7 +71,7 @@ class Op(metaclass=_Slotted):
     @property
     def needs(self):
         """needs[i]: does input i want a gradient? Rules skip the work for the others."""
-        return tuple(p.requires_grad for p in self.parents)
+        return [p.requires_grad for p in self.parents]
 
     def explain(self, inputs, err):
         """The error message for bad inputs: the op, the shapes given, what numpy said."""
