@@ -39,7 +39,7 @@ class Module:
     def __call__(self, *args, **kwargs):
         if not is_grad_enabled():  # nothing is recorded, so there is no call to name
             return self.forward(*args, **kwargs)
-        with scope(type(self).__name__, kind="module", obj=self):  # for graph pictures
+        with scope(type(self).__name__, kind="module", obj=self, inputs=args):  # for graph pictures
             return self.forward(*args, **kwargs)
 
     def _children(self):

@@ -94,10 +94,11 @@ class Scope:
     a module as a cluster.
     """
 
-    __slots__ = ("name", "kind", "obj", "__weakref__")
+    __slots__ = ("name", "kind", "obj", "inputs", "__weakref__")
 
-    def __init__(self, name, kind="composite", obj=None):
+    def __init__(self, name, kind="composite", obj=None, inputs=()):
         self.name, self.kind, self.obj = name, kind, obj  # obj: the module, for a module call
+        self.inputs = inputs  # the call's arguments (pictures show the tensors among them)
 
     def __repr__(self):
         return f"Scope({self.name!r}, {self.kind!r})"
@@ -112,8 +113,8 @@ class scope:
 
     __slots__ = ("_scope", "_prev")
 
-    def __init__(self, name, kind="composite", obj=None):
-        self._scope = Scope(name, kind, obj)
+    def __init__(self, name, kind="composite", obj=None, inputs=()):
+        self._scope = Scope(name, kind, obj, inputs)
 
     def __enter__(self):
         self._prev = _modes.scope
@@ -137,7 +138,7 @@ def composite(fn):
         if not _modes.grad_enabled:  # nothing is recorded, so there is nothing to name
             return fn(*args, **kwargs)
         prev = _modes.scope
-        _modes.scope = prev + (Scope(name),)
+        _modes.scope = prev + (Scope(name, inputs=args),)
         try:
             return fn(*args, **kwargs)
         finally:
