@@ -97,13 +97,18 @@ BINARY = {
 }
 
 
+def draw_pair(name, data):
+    """Two broadcastable inputs for BINARY[name], made valid for it."""
+    fix = BINARY[name][1]
+    shapes = data.draw(PAIR_SHAPES).input_shapes
+    a, b = data.draw(values(shapes[0])), data.draw(values(shapes[1]))
+    return fix(a, b) if fix else (a, b)
+
+
 @pytest.mark.parametrize("name", sorted(BINARY))
 @given(data=st.data())
 def test_binary_broadcasting(name, data):
-    f, fix = BINARY[name]
-    shapes = data.draw(PAIR_SHAPES).input_shapes
-    a, b = data.draw(values(shapes[0])), data.draw(values(shapes[1]))
-    check(f, *(fix(a, b) if fix else (a, b)))
+    check(BINARY[name][0], *draw_pair(name, data))
 
 
 @given(data=st.data())
@@ -250,10 +255,8 @@ def test_gradient_of_gradient(name, data):
 @pytest.mark.parametrize("name", sorted(BINARY))
 @given(data=st.data())
 def test_gradient_of_gradient_binary(name, data):
-    f, fix = BINARY[name]
-    shapes = data.draw(PAIR_SHAPES).input_shapes
-    a, b = data.draw(values(shapes[0])), data.draw(values(shapes[1]))
-    a, b = fix(a, b) if fix else (a, b)
+    f = BINARY[name][0]
+    a, b = draw_pair(name, data)
     dfa = tg.grad(lambda s, t: (f(s, t) ** 2).sum(), argnums=(0, 1))
     check(lambda s, t: dfa(s, t)[0], a, b)
     check(lambda s, t: dfa(s, t)[1], a, b)
