@@ -43,12 +43,13 @@ def test_xor_graph_collapsed_has_the_lecture_nodes_and_edges(xor_graph):
     g = draw_graph(loss, params=xor_demo.names(model))
     names, edges = parse(g.source)
     shown = sorted(names.values())
-    assert shown == sorted(["X", "W1", "c", "w2", "b", "z", "h", "ŷ", "loss",
+    assert shown == sorted(["X", "W1", "c", "w2", "b", "z", "h", "ŷ", "y", "loss",
                             "Linear", "Linear", "relu", "mse_loss"])
     assert {("X", "Linear"), ("W1", "Linear"), ("c", "Linear"), ("Linear", "z"), ("z", "relu"),
             ("relu", "h"), ("h", "Linear"), ("w2", "Linear"), ("b", "Linear"), ("Linear", "ŷ"),
-            ("ŷ", "mse_loss"), ("mse_loss", "loss")} == edges
-    assert len(re.findall(r"-> ", g.source)) == 12
+            ("ŷ", "mse_loss"), ("y", "mse_loss"), ("mse_loss", "loss")} == edges
+    assert len(re.findall(r"-> ", g.source)) == 13
+    assert f'fillcolor="{STYLE["input"][0]}"' in node_line(g.source, "y")  # the target is data
     # data and gradients in the boxes: z = W1 x + c, all gradients 0 at this minimum, loss' is 1
     z = node_line(g.source, "z")
     assert "[[ 0 -1]" in z and "[ 2  1]]" in z and "grad [[0 0]" in z
@@ -86,6 +87,54 @@ def test_softplus_is_max_exp_and_log_when_expanded():
     assert "<B>softplus</B>" in draw_graph(y).source
     ops = set(re.findall(r"\[label=(\w+)", draw_graph(y, expand=True).source))
     assert {"exp", "log", "add"} <= ops
+
+
+def edge_count(source, a, b):
+    names, _ = parse(source)
+    ids = {name: [n for n, shown in names.items() if shown == name] for name in (a, b)}
+    return sum(len(re.findall(rf"^\t{x} -> {y}$", source, flags=re.M)) for x in ids[a] for y in ids[b])
+
+
+def test_a_labelled_constant_fed_to_a_collapsed_composite_is_its_input():
+    # y − t = y + (−1)·t: t·(−1) is not recorded (t needs no grad), so t is no op's parent;
+    # the picture takes it from the sub call's arguments
+    t = Tensor(2.0, label="t")
+    y = Tensor(1.0, requires_grad=True, label="y")
+    collapsed = draw_graph((y - t) ** 2).source
+    _, edges = parse(collapsed)
+    assert {("y", "sub"), ("t", "sub")} <= edges
+    assert edge_count(collapsed, "t", "sub") == 1 and edge_count(collapsed, "y", "sub") == 1
+    assert f'fillcolor="{STYLE["input"][0]}"' in node_line(collapsed, "t")
+    # expanded, the picture shows what was computed: add with the constant −2, no t
+    expanded = draw_graph((y - t) ** 2, expand=True).source
+    assert "<B>t</B>" not in expanded and "<B>sub</B>" not in expanded
+    assert ("y", "add") in parse(expanded)[1] and "label=<-2>" in expanded
+    # a tensor used twice (as sub's input and as mse_loss's target) is one box, one edge each
+    twice = draw_graph(nn.mse_loss(y - t, t)).source
+    assert twice.count("<B>t</B>") == 1
+    assert edge_count(twice, "t", "sub") == 1 and edge_count(twice, "t", "mse_loss") == 1
+
+
+def test_the_target_of_a_loss_is_shown():
+    pred = Tensor([1.0, 2.0], requires_grad=True, label="pred")
+    source = draw_graph(nn.mse_loss(pred, Tensor([0.5, 1.0], label="target"))).source
+    assert {("pred", "mse_loss"), ("target", "mse_loss")} <= parse(source)[1]
+    # a numpy target: a grey constant box with the array's numbers
+    source = draw_graph(nn.mse_loss(pred, np.array([0.5, 0.25]))).source
+    names, edges = parse(source)
+    (target,) = [n for n in set(names.values()) - {"pred", "mse_loss"} if "0.25" in node_line(source, n)]
+    assert (target, "mse_loss") in edges and f'fillcolor="{STYLE["const"][0]}"' in node_line(source, target)
+    # an unnamed constant passed to a composite is shown too (a small grey number)
+    assert ("2>", "sub") in parse(draw_graph((2.0 - pred).sum()).source)[1]
+
+
+def test_a_composites_own_constants_stay_hidden():
+    x = Tensor([-1.0, 0.5, 3.0], requires_grad=True, label="x")
+    source = draw_graph(x.softplus()).source  # softplus makes m = max(x, 0) inside: not an argument
+    names, edges = parse(source)
+    assert sorted(names.values()) == ["softplus", "t1", "x"]
+    assert edges == {("x", "softplus"), ("softplus", "t1")}
+    assert "#eeeeee" not in source.split("label=<<TABLE BORDER=\"0\" CELLSPACING")[0]  # no constant box
 
 
 def test_styles_and_legend(xor_graph):

@@ -10,9 +10,10 @@ How to read a picture (left to right, the direction of the forward pass):
   intermediate results, green for the output the graph was drawn from.
 * Ellipses are operations. A grey ellipse is a primitive op with its own backward rule
   (``ops.py``); a purple, double-ringed one is a composite (``relu``, ``softplus``,
-  ``mse_loss``, ...) or a module call (``Linear``) drawn as one node. ``expand=True``
-  opens them up into their primitives (``expand=1`` opens one level), which shows for
-  example that softplus is max, exp and log.
+  ``mse_loss``, ...) or a module call (``Linear``) drawn as one node, with the call's
+  arguments as its inputs (the target given to ``mse_loss`` too; constants a composite
+  makes inside stay hidden). ``expand=True`` opens them up into their primitives
+  (``expand=1`` opens one level), which shows for example that softplus is max, exp and log.
 * Dashed frames are container modules (``MLP``, ``Sequential``) that the values were
   computed inside.
 
@@ -388,6 +389,31 @@ def _build(root, *, show_data=True, show_grad=True, rankdir="LR", params=None, e
         return owner[i][0] == "op" or any(owner[u] != owner[i] for u in users[i])
 
     shown = [visible(i, t) for i, t in enumerate(tensors)]
+
+    # The arguments of each collapsed call are drawn as its inputs, even when the recorded
+    # graph lost them: in ``y - t`` with a constant t only t·(−1) was computed (and not
+    # recorded), so t is no op's parent. Tensors among the arguments are shown (a box of
+    # their own if the graph does not hold them); so is a numpy array given to a composite
+    # (``mse_loss(pred, target_array)``), unless the graph holds a tensor of that very array.
+    # Constants a composite makes inside (softplus's m) are no argument and stay hidden.
+    by_data = {id(t.data): j for j, t in enumerate(tensors) if t._op is None}
+    call_inputs, extras = {}, {}  # call key -> node ids; id(arg) -> (node id, arg, call key)
+    for key, (_, call, _) in calls.items():
+        ids = call_inputs[key] = []
+        for arg in call.inputs:
+            if isinstance(arg, Tensor):
+                j = index.get(id(arg))
+            elif isinstance(arg, np.ndarray) and arg.ndim and call.kind != "module":
+                j = by_data.get(id(arg))  # a module's array input is its lifted tensor, shown already
+            else:
+                continue  # numbers and the like: settings (a slope, an axis), not values
+            if j is not None:
+                shown[j] = True
+                node = f"v{j}"
+            else:
+                node = extras.setdefault(id(arg), (f"a{len(extras)}", arg, key))[0]
+            if node not in ids:
+                ids.append(node)
     hi = index.get(id(highlight)) if highlight is not None else None
     hi_owner = owner.get(hi)
 
@@ -411,10 +437,9 @@ def _build(root, *, show_data=True, show_grad=True, rankdir="LR", params=None, e
         return frame_graphs[key]
 
     kinds_present, counter = set(), 0
-    for i, t in enumerate(tensors):  # the value boxes
-        if not shown[i]:
-            continue
-        k = kind(i, t)
+
+    def box(node, t, k, into, highlighted=False):
+        nonlocal counter
         kinds_present.add(k)
         name = names.get(id(t)) or t.label
         if name is None and not (k == "const" and t.size == 1):
@@ -427,10 +452,28 @@ def _build(root, *, show_data=True, show_grad=True, rankdir="LR", params=None, e
             attrs["penwidth"] = "2.2"
         if k == "const" and t.size == 1:
             attrs.update(fontsize="10", fontcolor="#424242", height="0.3", width="0.3", margin="0.05,0.03")
-        if i == hi:
+        if highlighted:
             attrs.update(HIGHLIGHT)
         graph.names[id(t)] = name if name is not None else _num(t.data.reshape(()))
-        holder(frames.get(i, ())).node(f"v{i}", _value_label(name, t, grad, show_data, show_grad), **attrs)
+        into.node(node, _value_label(name, t, grad, show_data, show_grad), **attrs)
+
+    def extra_kind(t):
+        if id(t) in names or (t.requires_grad and t._op is None):
+            return "param"
+        return "input" if t.label is not None else "value" if t.requires_grad else "const"
+
+    pending = {}  # call key -> the argument boxes drawn just before the call's first value
+    for node, arg, key in extras.values():
+        pending.setdefault(key, []).append((node, arg))
+    for i, t in enumerate(tensors):  # the value boxes
+        own = owner.get(i, ("leaf", None))
+        for node, arg in pending.pop(own[1], ()) if own[0] == "call" else ():
+            if isinstance(arg, Tensor):
+                box(node, arg, extra_kind(arg), graph)
+            else:  # a numpy array: shown as a constant tensor (for the picture only)
+                box(node, Tensor._make(arg), "const", graph)
+        if shown[i]:
+            box(f"v{i}", t, kind(i, t), holder(frames.get(i, ())), highlighted=i == hi)
 
     def op_attrs(own, fill, border):
         if own == hi_owner:
@@ -457,6 +500,10 @@ def _build(root, *, show_data=True, show_grad=True, rankdir="LR", params=None, e
                 graph.edge(f"v{index[id(p)]}", f"op{i}", **attrs)
             continue
         node = calls[owner[i][1]][0]
+        for source in call_inputs.pop(owner[i][1], ()):  # the call's arguments, in order
+            if (source, node) not in edges:
+                edges.add((source, node))
+                graph.edge(source, node)
         if shown[i] and (node, f"v{i}") not in edges:
             edges.add((node, f"v{i}"))
             graph.edge(node, f"v{i}")
