@@ -7,6 +7,8 @@ Where to look:
     autodiff.py    grad() and gradcheck()
     draw.py        draw_graph(): pictures of the graph
     steps.py       backward_steps(): the backward pass, one picture per step
+    nn.py, optim.py, datasets.py, serialization.py   layers and losses, SGD/Adam, data, save/load
+    speed.py       the few speed tricks, each equal to a plain numpy expression
 """
 from .autodiff import GradcheckError, grad, gradcheck
 from .draw import draw_graph
@@ -16,6 +18,9 @@ from .random import manual_seed
 from .tensor import Tensor, detect_anomaly, enable_grad, is_grad_enabled, no_grad
 from . import nn, optim, datasets
 from .serialization import save, load
+from .speed import keep_freed_arrays_in_the_heap as _keep_freed_arrays_in_the_heap
+
+_keep_freed_arrays_in_the_heap()  # speed.py: stops glibc from unmapping each step's arrays
 
 __version__ = "0.1.0"
 

@@ -25,9 +25,10 @@ def select(cond, x, y):
     ints = _SAME_SIZE_INT.get(x.dtype.itemsize)
     if x.dtype != y.dtype or ints is None or x.dtype.kind != "f" or max(x.size, y.size, np.size(cond)) < _SMALL:
         return np.where(cond, x, y)
-    mask = np.asarray(cond, dtype=ints)
-    np.negative(mask, out=mask)  # True → 1 → −1, whose bits are all ones; False stays 0
+    mask = np.subtract(0, cond, dtype=ints)  # True → −1, whose bits are all ones; False → 0
     xi, yi = x.view(ints), y.view(ints)
+    if y.ndim == 0 and not yi:  # where(cond, x, 0.0), as in ReLU and its gradient: x & mask
+        return np.bitwise_and(xi, mask).view(x.dtype)
     out = np.bitwise_and(np.bitwise_xor(xi, yi), mask)
     np.bitwise_xor(out, yi, out=out)
     return out.view(x.dtype)
@@ -40,9 +41,13 @@ def keep_freed_arrays_in_the_heap():
     memory back to the kernel and takes it again on the next step: thousands of page faults
     per step, 3-4x slower on a 256x1024 ELU+Softplus (benchmarks T5). Fixed thresholds keep
     such blocks on the heap. Same as setting MALLOC_MMAP_THRESHOLD_ / MALLOC_TRIM_THRESHOLD_
-    before Python starts; skipped if the user set those, or off glibc.
+    before Python starts. ``import tinygrad_edu`` calls it once; it is skipped if the user
+    set those variables, if ``TINYGRAD_EDU_MALLOPT=0``, or off glibc. The price: up to
+    128 MiB of freed memory stays with the process instead of going back to the system.
     """
     if "MALLOC_MMAP_THRESHOLD_" in os.environ or "MALLOC_TRIM_THRESHOLD_" in os.environ:
+        return False
+    if os.environ.get("TINYGRAD_EDU_MALLOPT", "1") == "0":
         return False
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
@@ -50,4 +55,4 @@ def keep_freed_arrays_in_the_heap():
     except (OSError, AttributeError):
         return False
     M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
-    return bool(mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024) and mallopt(M_TRIM_THRESHOLD, 1024 * 1024 * 1024))
+    return bool(mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024) and mallopt(M_TRIM_THRESHOLD, 128 * 1024 * 1024))
