@@ -44,7 +44,12 @@ def test_weight_gradient_comes_out_in_the_weights_layout(rng):
     assert tg.gradcheck(lambda a, w: a.T @ w.T, rng.standard_normal((3, 5)), W.data)
 
 
-def test_malloc_setting_is_optional_and_safe():
+def test_malloc_setting_is_optional_and_safe(monkeypatch):
     from tinygrad_edu.speed import keep_freed_arrays_in_the_heap
 
     assert keep_freed_arrays_in_the_heap() in (True, False)
+    monkeypatch.setenv("TINYGRAD_EDU_MALLOPT", "0")
+    assert keep_freed_arrays_in_the_heap() is False
+    monkeypatch.delenv("TINYGRAD_EDU_MALLOPT")
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "1")
+    assert keep_freed_arrays_in_the_heap() is False  # the user's own setting wins
