@@ -91,39 +91,30 @@ class Scope:
 
     Every op recorded during the call keeps the tuple of scopes it ran in (``op.scope``),
     outermost first, so that ``draw_graph`` can collapse a composite into one node or draw
-    a module as a cluster.
+    a module as a cluster. Used as a context manager (``with scope("Linear", "module"):``)
+    it is the innermost scope while the block runs; ``nn.Module.__call__`` does that.
     """
 
-    __slots__ = ("name", "kind", "obj", "inputs", "__weakref__")
+    __slots__ = ("name", "kind", "obj", "inputs", "_outer", "__weakref__")
 
     def __init__(self, name, kind="composite", obj=None, inputs=()):
         self.name, self.kind, self.obj = name, kind, obj  # obj: the module, for a module call
         self.inputs = inputs  # the call's arguments (pictures show the tensors among them)
 
+    def __enter__(self):
+        self._outer = _modes.scope
+        _modes.scope = self._outer + (self,)
+        return self
+
+    def __exit__(self, *exc):
+        _modes.scope, self._outer = self._outer, None
+        return False
+
     def __repr__(self):
         return f"Scope({self.name!r}, {self.kind!r})"
 
 
-class scope:
-    """Context manager: run the block as one named call (ops recorded inside remember it).
-
-    ``nn.Module.__call__`` uses it to name module calls; ``composite`` does the same for
-    functions. A plain class rather than a generator: it runs on every module call.
-    """
-
-    __slots__ = ("_scope", "_prev")
-
-    def __init__(self, name, kind="composite", obj=None, inputs=()):
-        self._scope = Scope(name, kind, obj, inputs)
-
-    def __enter__(self):
-        self._prev = _modes.scope
-        _modes.scope = self._prev + (self._scope,)
-        return self._scope
-
-    def __exit__(self, *exc):
-        _modes.scope = self._prev
-        return False
+scope = Scope  # ``with scope(name, kind, obj, inputs):`` reads better in a with-statement
 
 
 def composite(fn):
