@@ -111,7 +111,7 @@ def where(cond, a, b):
 def scatter_add(g, idx, shape):
     if isinstance(g, Tensor):
         return ScatterAdd.apply(g, idx=idx, shape=shape)
-    return ScatterAdd.forward(None, np.asarray(g), idx, shape)
+    return ScatterAdd.scatter(np.asarray(g), idx, shape)
 
 
 def cast(g, dtype):
@@ -316,8 +316,11 @@ class ScatterAdd(Op):
     __slots__ = ("idx",)
 
     def forward(self, g, idx, shape):
-        if self is not None:  # None when called as a plain function (scatter_add above)
-            self.idx = idx
+        self.idx = idx
+        return ScatterAdd.scatter(g, idx, shape)
+
+    @staticmethod
+    def scatter(g, idx, shape):
         out = np.zeros(shape, dtype=g.dtype)
         if _is_basic_index(idx):
             out[idx] = g  # a slice picks each element at most once
