@@ -535,6 +535,7 @@ def _backprop(root, seed, create_graph):
     """
     done = []
     record = bool(create_graph)  # rules get Tensors (recorded) or plain arrays (fast)
+    anomaly = _modes.anomaly
     grads = {id(root): seed if record else seed.data}
     prev_mode = _modes.grad_enabled
     _modes.grad_enabled = record
@@ -547,22 +548,25 @@ def _backprop(root, seed, create_graph):
             op = t._op
             if op is None:  # a leaf: nothing further back
                 continue
-            _modes.backward_of = op
+            parents = op.parents
+            if anomaly:
+                _modes.backward_of = op  # so an error inside the rule can name it
             if record:
-                in_grads = op.backward(g, t, *op.parents)
+                in_grads = op.backward(g, t, *parents)
             else:
-                in_grads = op.backward(g, t.data, *[p.data for p in op.parents])
-            _modes.backward_of = None
-            for i, (p, pg) in enumerate(zip(op.parents, in_grads)):
+                in_grads = op.backward(g, t.data, *[p.data for p in parents])
+            for p, pg in zip(parents, in_grads):
                 if pg is None or not p.requires_grad:
                     continue
-                if pg.shape != p.data.shape:  # the one place where broadcasting is undone
-                    pg = unbroadcast(pg, p.data.shape)
+                shape = p.data.shape
+                if pg.shape != shape:  # the one place where broadcasting is undone
+                    pg = unbroadcast(pg, shape)
                 if pg.dtype is not p.data.dtype:  # e.g. float32 input, float64 partner
                     pg = ops.cast(pg, p.data.dtype)
-                if _modes.anomaly:
+                if anomaly:
+                    _modes.backward_of = None
                     _check_finite(ops.values(pg), f"the backward rule of '{op.name}'{_where_in(op)} computed a "
-                                  f"gradient for its input {i} (shape {p.data.shape}) that")
+                                  f"gradient for its input {[q is p for q in parents].index(True)} (shape {shape}) that")
                 k = id(p)
                 grads[k] = pg if k not in grads else grads[k] + pg
     finally:
