@@ -178,7 +178,7 @@ def profile_task(task, top):
     for phase in ("fwd", "bwd"):
         line = ", ".join(f"{k} {v}" for (k, ph), v in counts.most_common() if ph == phase)
         print(f"ops in {'forward' if phase == 'fwd' else 'backward rules'}: {line or '-'}")
-    print(f"\n| where (cProfile tottime, builtins charged to their caller) | share | ≈ µs/step | µs/op |")
+    print("\n| where (cProfile tottime, builtins charged to their caller) | share | ≈ µs/step | µs/op |")
     print("| --- | ---: | ---: | ---: |")
     for g, s in sorted(groups.items(), key=lambda kv: -kv[1]):
         share = s / total

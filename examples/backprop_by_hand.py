@@ -61,7 +61,7 @@ def by_hand(x, t, w, b):
     print(f"  dL/dy = 2(y - t)            = {dL_dy:.6f}")
     print(f"  dy/dz = sigmoid(z)          = {dy_dz:.6f}   (d/dz log(1 + e^z) = e^z/(1 + e^z))")
     print(f"  dz/dw = x                   = {dz_dw:.6f}")
-    print(f"  dz/db = 1")
+    print("  dz/db = 1")
 
     dL_dz = dL_dy * dy_dz
     dL_dw = dL_dz * dz_dw
