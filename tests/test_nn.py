@@ -311,7 +311,7 @@ def test_activation_modules(module, reference):
 def test_module_call_is_recorded_as_a_scope():
     model = nn.MLP([2, 3, 1])
     out = model(Tensor(np.ones((1, 2))))
-    scopes = [t._op.scope for t in topological_order(out) if t._op is not None]
+    scopes = [t.op.scope for t in topological_order(out) if t.op is not None]
     assert scopes
     for s in scopes:
         assert [x.name for x in s[:2]] == ["MLP", "Sequential"] and s[0].obj is model
@@ -324,7 +324,7 @@ def test_no_graph_under_no_grad():
     model = nn.MLP([2, 3, 1])
     with tg.no_grad():
         out = model(Tensor(np.ones((1, 2))))
-    assert not out.requires_grad and out._op is None
+    assert not out.requires_grad and out.op is None
 
 
 def test_forward_must_be_defined():

@@ -29,7 +29,7 @@ def check_order(root, steps):
     assert {id(t) for t in visited} == {id(t) for t in topological_order(root)}
     position = {id(t): k for k, t in enumerate(visited)}
     for t in visited:
-        for p in t._op.parents if t._op is not None else ():
+        for p in t.op.parents if t.op is not None else ():
             if p.requires_grad:
                 assert position[id(p)] > position[id(t)], "an input was visited before its output"
     assert visited[0] is root

@@ -1,9 +1,12 @@
 """tinygrad_edu: automatic differentiation on numpy tensors, written to be read.
 
 Where to look:
-    tensor.py      the Tensor, grad mode, and the backward graph walk
+    tensor.py      the Tensor and the backward graph walk (the chain rule)
     ops.py         the primitive ops, each with its hand-written backward rule
     composites.py  relu, elu, softplus, sigmoid, softmax, ...: primitives chained
+    methods.py     the Tensor's operators and methods, each one op or one composite
+    modes.py       grad mode, anomaly mode, scopes: per thread, re-entrant
+    convert.py     user data to arrays and tensors (type promotion), axes, indices
     autodiff.py    grad() and gradcheck()
     draw.py        draw_graph(): pictures of the graph
     steps.py       backward_steps(): the backward pass, one picture per step
@@ -13,9 +16,11 @@ Where to look:
 from .autodiff import GradcheckError, grad, gradcheck
 from .draw import draw_graph
 from .steps import backward_steps
-from .composites import exp, log, maximum, minimum, where
+from .composites import exp, log, minimum
+from .modes import detect_anomaly, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .ops import maximum, where
 from .random import manual_seed
-from .tensor import Tensor, detect_anomaly, enable_grad, is_grad_enabled, no_grad
+from .tensor import Tensor
 from . import nn, optim, datasets
 from .serialization import save, load
 from .speed import keep_freed_arrays_in_the_heap as _keep_freed_arrays_in_the_heap
@@ -25,7 +30,7 @@ _keep_freed_arrays_in_the_heap()  # speed.py: stops glibc from unmapping each st
 __version__ = "0.1.0"
 
 __all__ = [
-    "Tensor", "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly",
+    "Tensor", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "detect_anomaly",
     "grad", "gradcheck", "GradcheckError", "manual_seed",
     "maximum", "minimum", "where", "exp", "log",
     "nn", "optim", "datasets", "save", "load",

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .tensor import Tensor, _backprop, _seed_gradient, enable_grad, is_grad_enabled
+from .modes import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .tensor import Tensor, backprop, initial_gradient, topological_order
 
 
 def grad(f, argnums=0):
@@ -17,35 +18,40 @@ def grad(f, argnums=0):
     nums = (argnums,) if single else tuple(argnums)
 
     def grad_f(*args):
-        args = list(args)
-        outer_graph = False  # are we inside another grad, which must differentiate us?
+        args, created = list(args), set()
         for i in nums:
             if i >= len(args):
                 raise TypeError(f"grad: argnums asks for argument {i}, but the function got {len(args)} argument(s)")
             a = args[i]
-            if isinstance(a, Tensor) and a.requires_grad and is_grad_enabled():
-                outer_graph = True  # keep its graph: an enclosing grad differentiates through it
-            else:
-                a = Tensor(a, requires_grad=True)
-                if a.dtype.kind != "f":
-                    a = Tensor(a.data.astype(np.float64), requires_grad=True)
-            args[i] = a
+            if not (isinstance(a, Tensor) and a.requires_grad and is_grad_enabled()):
+                a = Tensor(a, requires_grad=True, dtype=None if _is_float(a) else np.float64)
+                created.add(id(a))
+            args[i] = a  # a tensor that requires grad already keeps its graph: an outer grad needs it
         with enable_grad():  # a gradient is asked for, so record f even inside no_grad()
             out = f(*args)
         if not isinstance(out, Tensor):
             raise TypeError(f"grad: the function must return a Tensor, got {type(out).__name__}")
         if out.size != 1:
             raise ValueError(f"grad: the function must return one number (a scalar), got shape {out.shape}")
-        if not out.requires_grad:  # f does not depend on its inputs through the graph
-            got = {}
-        else:
-            got = {id(t): g for t, g in _backprop(out, _seed_gradient(out, None, "grad"), create_graph=outer_graph)}
-        zero = lambda t: Tensor._make(np.zeros_like(t.data))  # noqa: E731
-        result = tuple(got[id(args[i])] if id(args[i]) in got else zero(args[i]) for i in nums)
+        grads = {}
+        if out.requires_grad:
+            order = topological_order(out)
+            # Record the backward pass when anything else in the graph requires grad (an
+            # outer grad's variable, a tensor f closes over): then the gradient depends on
+            # it, and an enclosing grad must be able to differentiate that dependence.
+            record = is_grad_enabled() and any(t.op is None and id(t) not in created for t in order)
+            with set_grad_enabled(record):
+                grads = backprop(order, initial_gradient(out, None, "grad"))
+        zero = lambda t: Tensor.wrap(np.zeros_like(t.data))  # noqa: E731
+        result = tuple(grads[args[i]] if args[i] in grads else zero(args[i]) for i in nums)
         return result[0] if single else result
 
     grad_f.__name__ = f"grad({getattr(f, '__name__', 'f')})"
     return grad_f
+
+
+def _is_float(a):
+    return np.asarray(a.data if isinstance(a, Tensor) else a).dtype.kind == "f"
 
 
 class GradcheckError(AssertionError):
@@ -70,18 +76,17 @@ def gradcheck(f, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
     v = np.random.default_rng(seed).standard_normal(out.shape) if out.size != 1 else np.ones(out.shape)
 
     def scalar(*arrays):  # v · f(x), computed without a graph
-        from .tensor import no_grad
-
         with no_grad():
             y = f(*[Tensor(a) for a in arrays])
         return float(np.sum(np.asarray(y.data, dtype=np.float64) * v))
 
     analytic = [np.zeros_like(x.data) for x in xs]
     if out.requires_grad:
-        got = {id(t): g for t, g in _backprop(out, Tensor._make(v.astype(out.dtype)), create_graph=False)}
+        with no_grad():
+            got = backprop(topological_order(out), Tensor.wrap(v.astype(out.dtype)))
         for i, x in enumerate(xs):
-            if id(x) in got:
-                analytic[i] = np.asarray(got[id(x)].data, dtype=np.float64)
+            if x in got:
+                analytic[i] = np.asarray(got[x].data, dtype=np.float64)
 
     arrays = [x.data.copy() for x in xs]
     for i, a in enumerate(arrays):

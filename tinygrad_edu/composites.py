@@ -9,24 +9,26 @@ Softplus are differentiable because max (here a select), exp and log are:
     softplus(x) = log(1 + eˣ)
 
 Each is written so it is also numerically stable (no overflow, no warning at x = ±1000)
-and follows PyTorch's conventions at kinks and ties. ``@composite`` only names the call,
-so that ``draw_graph`` can show it as one node or open it up into its primitives.
+and follows PyTorch's conventions at kinks and ties. No composite reads ``.data``: masks
+such as ``x > 0`` are comparison ops and constants such as softplus's shift are computed
+by ops on ``x.detach()``, so every value is in the graph (a picture shows ``z > 0``
+feeding ReLU's ``where``). ``@composite`` only names the call, so that ``draw_graph`` can
+show it as one node or open it up into its primitives.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from . import ops
-from .tensor import Tensor, _axes, _lift, composite
+from . import convert, tensor
+from .modes import composite
+from .ops import maximum, where
 
 
 def _tensor(x, like=None):
     """Tensors pass through; numbers and arrays become constants (of ``like``'s dtype)."""
-    if isinstance(x, Tensor):
+    if isinstance(x, tensor.Tensor):
         return x
-    if like is not None:
-        return _lift(x, like)
-    return Tensor(x)
+    return convert.lift(x, like) if isinstance(like, tensor.Tensor) else tensor.Tensor(x)
 
 
 # ---------------------------------------------------------------------------------------
@@ -41,7 +43,7 @@ def neg(x):
 @composite
 def sub(x, y):
     """x − y = x + (−1)·y"""
-    return x + (y * -1.0 if isinstance(y, Tensor) else -np.asarray(y))
+    return x + _tensor(y, x) * -1.0
 
 
 @composite
@@ -56,40 +58,32 @@ def abs(x):  # noqa: A001 - the method is called abs
     return maximum(x, -x)
 
 
-def maximum(x, y):
-    """Elementwise max(x, y); a tie splits the gradient equally (a primitive, listed here
-    so that every elementwise function has a module-level spelling)."""
-    x = _tensor(x, y if isinstance(y, Tensor) else None)
-    return ops.Maximum.apply(x, _lift(y, x))
-
-
 @composite
 def minimum(x, y):
     """min(x, y) = −max(−x, −y)"""
-    return -maximum(-_tensor(x, y if isinstance(y, Tensor) else None), -y)
+    x = _tensor(x, y)
+    return -maximum(-x, -_tensor(y, x))
 
 
 @composite
 def clip(x, lo=None, hi=None):
     """Clamp into [lo, hi]. Where clipping changes nothing the result is x itself (slope 1,
     the boundaries included, as in PyTorch); elsewhere it is a constant (slope 0)."""
-    clipped = np.clip(x.data, lo, hi)
-    return where(clipped == x.data, x, clipped)
-
-
-def where(cond, x, y):
-    """Elementwise ``x if cond else y`` (a primitive: ∂/∂x = [cond], ∂/∂y = [not cond])."""
-    cond = np.asarray(cond.data if isinstance(cond, Tensor) else cond, dtype=bool)
-    if not isinstance(x, Tensor):
-        x = _lift(x, y) if isinstance(y, Tensor) else Tensor(x)
-    return ops.Where.apply(x, _lift(y, x), cond=cond)
+    clipped = x.detach()
+    if lo is not None:
+        clipped = clipped.maximum(lo)
+    if hi is not None:
+        clipped = clipped.minimum(hi)
+    return where(clipped == x, x, clipped)
 
 
 def exp(x):
+    """eˣ, elementwise (numbers and arrays become tensors)."""
     return _tensor(x).exp()
 
 
 def log(x):
+    """log x, elementwise (numbers and arrays become tensors)."""
     return _tensor(x).log()
 
 
@@ -104,13 +98,13 @@ def relu(x):
     relu'(0) = 0). ``maximum(x, 0)`` would give the same values, but at 0 its tie rule
     splits the gradient and would give relu'(0) = ½.
     """
-    return where(x.data > 0, x, 0.0)
+    return where(x > 0, x, 0.0)
 
 
 @composite
 def leaky_relu(x, negative_slope=0.01):
     """x where x > 0, else slope·x (so leaky_relu'(0) = slope)."""
-    return where(x.data > 0, x, x * negative_slope)
+    return where(x > 0, x, x * negative_slope)
 
 
 @composite
@@ -120,7 +114,7 @@ def elu(x, alpha=1.0):
     eˣ is taken of min(x, 0) only (selected, not ``minimum``, so that elu'(0) = α as in
     PyTorch): for large x the unused branch would overflow otherwise.
     """
-    positive = x.data > 0
+    positive = x > 0
     x_neg = where(positive, 0.0, x)
     return where(positive, x, alpha * (x_neg.exp() - 1.0))
 
@@ -130,12 +124,13 @@ def softplus(x):
     """Softplus(x) = log(1 + eˣ), computed as m + log(e^(−m) + e^(x−m)) with m = max(x, 0).
 
     Both forms are equal for any constant m; this m keeps every exponent ≤ 0, so nothing
-    overflows: softplus(1000) = 1000 and softplus(−1000) = 0. m is a constant (detached),
-    so the gradient is exactly the derivative of log(1 + eˣ), which is σ(x), with no kink
-    at 0 (softplus''(x) = σ(x)(1 − σ(x)) there too).
+    overflows: softplus(1000) = 1000 and softplus(−1000) = 0. m is a detached constant
+    (computed by ops on ``x.detach()``, so no gradient flows through it): the gradient is
+    exactly the derivative of log(1 + eˣ), which is σ(x), with no kink at 0. So softplus is
+    exp and log; the max only picks a safe shift.
     """
-    m = np.maximum(x.data, 0)
-    return ((x - m).exp() + np.exp(-m)).log() + m
+    m = x.detach().maximum(0.0)
+    return ((x - m).exp() + (-m).exp()).log() + m
 
 
 @composite
@@ -171,12 +166,12 @@ def min(x, axis=None, keepdims=False):  # noqa: A001 - the method is called min
 def logsumexp(x, axis=None, keepdims=False):
     """log Σ eˣ = m + log Σ e^(x−m) with m = max x, so no eˣ overflows.
 
-    m is a constant (detached): the result does not depend on it, so neither does the
-    gradient, which is softmax(x).
+    m is a detached constant: the result does not depend on it, so neither does the
+    gradient, which is softmax(x). Where the max is ±inf or nan, m = 0 (inf − inf is nan).
     """
-    axis = _axes(axis, x.ndim, "logsumexp")
-    m = x.data.max(axis=axis, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0.0).astype(x.dtype, copy=False)
+    axis = convert.axes(axis, x.ndim, "logsumexp")
+    m = x.detach().max(axis=axis, keepdims=True)
+    m = where(m.abs() < np.inf, m, 0.0)
     out = (x - m).exp().sum(axis=axis, keepdims=keepdims).log()
     return out + (m if keepdims else m.reshape(out.shape))
 

@@ -183,8 +183,8 @@ def _all_tensors(root):
         elif id(t) not in seen:
             seen.add(id(t))
             stack.append((t, True))
-            if t._op is not None:
-                stack.extend((p, False) for p in reversed(t._op.parents) if id(p) not in seen)
+            if t.op is not None:
+                stack.extend((p, False) for p in reversed(t.op.parents) if id(p) not in seen)
     return order
 
 
@@ -294,6 +294,8 @@ def _prefixed(prefix, lines):
 def _op_label(op):
     """An op's name, with the arguments that are not visible in the picture."""
     name = op.name
+    if hasattr(op, "symbol"):  # a comparison: draw  z > 0  as ">"
+        return op.symbol
     axis = getattr(op, "axis", None)
     if name in ("sum", "max") and axis is not None:
         return f"{name}(axis={axis})"
@@ -339,11 +341,11 @@ def draw_graph(root, *, show_data=True, show_grad=True, rankdir="LR", params=Non
     Returns a ``Graph`` (a ``graphviz.Digraph``): show it in Jupyter, or call
     ``.render("graph", format="svg")`` / ``.pipe(format="png")``; ``.source`` is DOT text.
     """
-    return _build(root, show_data=show_data, show_grad=show_grad, rankdir=rankdir, params=params,
+    return build_graph(root, show_data=show_data, show_grad=show_grad, rankdir=rankdir, params=params,
                   expand=expand, legend=legend)
 
 
-def _build(root, *, show_data=True, show_grad=True, rankdir="LR", params=None, expand=False,
+def build_graph(root, *, show_data=True, show_grad=True, rankdir="LR", params=None, expand=False,
            legend=True, grads=None, highlight=None):
     """``draw_graph`` with two extras for ``backward_steps``: ``grads`` (id(tensor) -> the
     gradient to show, instead of ``.grad``) and ``highlight`` (the tensor whose step it is)."""
@@ -352,25 +354,25 @@ def _build(root, *, show_data=True, show_grad=True, rankdir="LR", params=None, e
     tensors = _all_tensors(root)
     index = {id(t): i for i, t in enumerate(tensors)}
     names = _param_names(params)
-    scopes = _Scopes([t._op for t in tensors if t._op is not None], expand)
+    scopes = _Scopes([t.op for t in tensors if t.op is not None], expand)
 
     # Who draws each op-made tensor's op: itself ("op", i) or a collapsed call ("call", scope id).
     owner, frames, calls = {}, {}, {}
     for i, t in enumerate(tensors):
-        if t._op is not None:
-            call, frames[i] = scopes.place(t._op)
+        if t.op is not None:
+            call, frames[i] = scopes.place(t.op)
             owner[i] = ("op", i) if call is None else ("call", id(call))
             if call is not None:
                 calls.setdefault(id(call), (f"call{len(calls)}", call, frames[i]))
     users = [[] for _ in tensors]
     for i, t in enumerate(tensors):
-        for p in t._op.parents if t._op is not None else ():
+        for p in t.op.parents if t.op is not None else ():
             users[index[id(p)]].append(i)
 
     def kind(i, t):
         if t is root:
             return "output"
-        if t._op is not None:
+        if t.op is not None:
             return "value"
         if t.requires_grad or id(t) in names:
             return "param"
@@ -380,11 +382,11 @@ def _build(root, *, show_data=True, show_grad=True, rankdir="LR", params=None, e
     def visible(i, t):
         if t is root:
             return True
-        if t._op is None and not t.requires_grad and t.label is None and id(t) not in names:
+        if t.op is None and not t.requires_grad and t.label is None and id(t) not in names:
             # an unnamed constant used only inside collapsed composites (like softplus's
             # max(x, 0)) is part of their definition; data fed to a module call is shown
             return any(owner[u][0] == "op" or calls[owner[u][1]][1].kind == "module" for u in users[i])
-        if t._op is None:
+        if t.op is None:
             return True
         return owner[i][0] == "op" or any(owner[u] != owner[i] for u in users[i])
 
@@ -396,7 +398,7 @@ def _build(root, *, show_data=True, show_grad=True, rankdir="LR", params=None, e
     # their own if the graph does not hold them); so is a numpy array given to a composite
     # (``mse_loss(pred, target_array)``), unless the graph holds a tensor of that very array.
     # Constants a composite makes inside (softplus's m) are no argument and stay hidden.
-    by_data = {id(t.data): j for j, t in enumerate(tensors) if t._op is None}
+    by_data = {id(t.data): j for j, t in enumerate(tensors) if t.op is None}
     call_inputs, extras = {}, {}  # call key -> node ids; id(arg) -> (node id, arg, call key)
     for key, (_, call, _) in calls.items():
         ids = call_inputs[key] = []
@@ -458,7 +460,7 @@ def _build(root, *, show_data=True, show_grad=True, rankdir="LR", params=None, e
         into.node(node, _value_label(name, t, grad, show_data, show_grad), **attrs)
 
     def extra_kind(t):
-        if id(t) in names or (t.requires_grad and t._op is None):
+        if id(t) in names or (t.requires_grad and t.op is None):
             return "param"
         return "input" if t.label is not None else "value" if t.requires_grad else "const"
 
@@ -471,7 +473,7 @@ def _build(root, *, show_data=True, show_grad=True, rankdir="LR", params=None, e
             if isinstance(arg, Tensor):
                 box(node, arg, extra_kind(arg), graph)
             else:  # a numpy array: shown as a constant tensor (for the picture only)
-                box(node, Tensor._make(arg), "const", graph)
+                box(node, Tensor.wrap(arg), "const", graph)
         if shown[i]:
             box(f"v{i}", t, kind(i, t), holder(frames.get(i, ())), highlighted=i == hi)
 
@@ -488,14 +490,14 @@ def _build(root, *, show_data=True, show_grad=True, rankdir="LR", params=None, e
 
     edges = set()
     for i, t in enumerate(tensors):  # the primitive op nodes and all the edges
-        if t._op is None:
+        if t.op is None:
             continue
         if owner[i][0] == "op":
             kinds_present.add("op")
-            holder(frames[i]).node(f"op{i}", html.escape(_op_label(t._op)), shape="ellipse", style="filled",
+            holder(frames[i]).node(f"op{i}", html.escape(_op_label(t.op)), shape="ellipse", style="filled",
                                    margin="0.08,0.03", height="0.35", **op_attrs(owner[i], *STYLE["op"][:2]))
             graph.edge(f"op{i}", f"v{i}")
-            for p in t._op.parents:
+            for p in t.op.parents:
                 attrs = {"color": HIGHLIGHT_BORDER, "penwidth": "2.5"} if i == hi and p.requires_grad else {}
                 graph.edge(f"v{index[id(p)]}", f"op{i}", **attrs)
             continue
@@ -507,7 +509,7 @@ def _build(root, *, show_data=True, show_grad=True, rankdir="LR", params=None, e
         if shown[i] and (node, f"v{i}") not in edges:
             edges.add((node, f"v{i}"))
             graph.edge(node, f"v{i}")
-        for p in t._op.parents:
+        for p in t.op.parents:
             j = index[id(p)]
             if shown[j] and owner.get(j) != owner[i] and (f"v{j}", node) not in edges:
                 edges.add((f"v{j}", node))

@@ -19,7 +19,9 @@ from __future__ import annotations
 import numpy as np
 
 from . import random as _random
-from .tensor import Tensor, _lift, composite, is_grad_enabled, scope
+from . import convert
+from .modes import Scope, composite, is_grad_enabled
+from .tensor import Tensor
 
 
 # ---------------------------------------------------------------------------------------
@@ -39,7 +41,7 @@ class Module:
     def __call__(self, *args, **kwargs):
         if not is_grad_enabled():  # nothing is recorded, so there is no call to name
             return self.forward(*args, **kwargs)
-        with scope(type(self).__name__, kind="module", obj=self, inputs=args):  # for graph pictures
+        with Scope(type(self).__name__, kind="module", obj=self, inputs=args):  # for graph pictures
             return self.forward(*args, **kwargs)
 
     def _children(self):
@@ -87,10 +89,18 @@ class Module:
     def load_state_dict(self, state_dict):
         """Copy arrays (or Tensors) into the parameters, in place.
 
-        All or nothing: every key, shape and dtype is checked before anything is copied, so
-        a failed load leaves the model as it was. Missing or extra keys raise ``KeyError``;
-        a shape or dtype mismatch raises ``ValueError``; both name the parameter.
+        All or nothing: every key, shape and dtype, and that every parameter can be written,
+        is checked before anything is copied, so a failed load leaves the model as it was.
+        Missing or extra keys raise ``KeyError``; a shape or dtype mismatch or a read-only
+        parameter raises ``ValueError``; each names the parameter. Should a copy still fail
+        midway, the parameters already written get their old values back before the error
+        (a ``RuntimeError`` naming the parameter) is raised.
         """
+        if not (hasattr(state_dict, "keys") and hasattr(state_dict, "__getitem__")):
+            raise TypeError(
+                f"load_state_dict into {type(self).__name__}: expected a dict {{name: array}} "
+                f"(e.g. from tg.load or model.state_dict()), got a {type(state_dict).__name__}"
+            )
         params = dict(self.named_parameters())
         missing = [k for k in params if k not in state_dict]
         extra = [k for k in state_dict if k not in params]
@@ -117,9 +127,27 @@ class Module:
                     f"load_state_dict: '{name}' has dtype {p.dtype} in the model but {arr.dtype} "
                     f"in the state dict (convert it with .astype(np.{p.dtype})). Nothing was loaded."
                 )
+            if not p.data.flags.writeable:
+                raise ValueError(
+                    f"load_state_dict: the array of parameter '{name}' is read-only, so it cannot "
+                    f"be loaded in place. Nothing was loaded."
+                )
             arrays[name] = arr
-        for name, p in params.items():
-            np.copyto(p.data, arrays[name])
+        written = []  # (parameter, its old values), to undo a copy that fails midway
+        for i, (name, p) in enumerate(params.items()):
+            try:
+                written.append((p, p.data.copy()))
+                np.copyto(p.data, arrays[name])
+            except BaseException as e:
+                for q, old in reversed(written):  # the failed one too: it may be half written
+                    np.copyto(q.data, old)
+                if not isinstance(e, Exception):  # Ctrl-C: undone, and not disguised
+                    raise
+                raise RuntimeError(
+                    f"load_state_dict: copying into '{name}' failed ({type(e).__name__}: {e}); "
+                    f"the {i} parameter(s) loaded before it were restored, so "
+                    f"nothing was loaded."
+                ) from e
 
     def __repr__(self):
         return f"{type(self).__name__}()"
@@ -307,7 +335,7 @@ class MLP(Module):
 def _target(target, pred, loss):
     """The target as a constant tensor of pred's dtype (when given as an array), checked to
     have pred's shape: a (4, 1) prediction against a (4,) target would broadcast to (4, 4)."""
-    target = target if isinstance(target, Tensor) else _lift(target, pred)
+    target = target if isinstance(target, Tensor) else convert.lift(target, pred)
     if target.shape != pred.shape:
         raise ValueError(
             f"{loss}: the prediction has shape {pred.shape} but the target has shape {target.shape}; "
@@ -355,7 +383,7 @@ def cross_entropy(logits, labels):
     if x.ndim != 2:
         raise ValueError(f"cross_entropy: logits must have shape (batch, classes), got shape {x.shape}")
     n, classes = x.shape
-    labels = np.asarray(labels.data if isinstance(labels, Tensor) else labels)
+    labels = np.asarray(labels)  # integer class indices (a Tensor gives its array)
     if labels.dtype.kind not in "iu":
         raise TypeError(
             f"cross_entropy: labels must be integer class indices, got dtype {labels.dtype}"

@@ -8,12 +8,11 @@ Each op is one class with two methods side by side:
   ``∂L/∂input`` for each input, one entry per input (``None`` for an input that does not
   require grad, such as the data batch of a matmul: no work is spent on it).
 
-The comment next to each backward is the derivative in math. A rule is written once and
-runs on two kinds of values (see "Two kinds of values" below): on Tensors when
-``backward(create_graph=True)`` records the backward pass, so that it can be differentiated
-again, and on plain numpy arrays otherwise, so that a backward pass costs what its numpy
-arithmetic costs. Broadcasting is not undone here: if an input was broadcast, the graph walk
-(``tensor.unbroadcast``) sums its gradient back to the input's shape, in one place.
+The comment next to each backward is the derivative in math. ``g``, ``z`` and the inputs
+are Tensors and the rule is math on Tensors, so the same rule serves a plain backward pass
+(run with grad mode off, nothing recorded) and ``backward(create_graph=True)`` (recorded,
+so the gradient can be differentiated again). Broadcasting is not undone here: the graph
+walk (``tensor.unbroadcast``) sums each gradient back to its input's shape, in one place.
 
 Everything else (sub, mean, relu, softplus, softmax, the losses, ...) is a *composite*
 in ``composites.py``: a few of these ops, differentiated by the chain rule alone.
@@ -22,24 +21,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from .speed import select
-from .tensor import Tensor, _check_finite, _lift, _modes, unbroadcast
+from . import convert, speed, tensor
+from .modes import check_finite, per_thread
 
 
-class _Slotted(type):
-    """Gives every op class ``__slots__`` (its own fields, or none): an op then carries no
-    ``__dict__``, one object less per recorded node for the garbage collector to scan."""
-
-    def __new__(mcls, name, bases, ns, **kw):
-        ns.setdefault("__slots__", ())
-        return super().__new__(mcls, name, bases, ns, **kw)
-
-
-class Op(metaclass=_Slotted):
+class Op:
     """Base class of the primitives. ``Op.apply`` runs forward and records the graph node."""
 
-    __slots__ = ("parents", "scope", "__weakref__")  # inputs, composite/module calls (pictures),
-    name = "op"                       # set only when a graph is recorded
+    differentiable = True  # False for comparisons: their output never requires grad
+    saves_inputs = True  # does backward read the inputs' values? (then in-place changes are caught)
+    parents = scope = versions = None  # set when the node is recorded
 
     def __init_subclass__(cls, **kw):
         super().__init_subclass__(**kw)
@@ -47,90 +38,63 @@ class Op(metaclass=_Slotted):
 
     @classmethod
     def apply(cls, *inputs, **params):
+        """Compute ``cls.forward`` on the inputs' arrays; if any input requires grad (and
+        grad mode is on), record this op as the node that made the result."""
         op = cls()
         try:
-            if len(inputs) == 1:  # the common arities unpacked by hand: no list to build
-                data = op.forward(inputs[0].data, **params)
-            elif len(inputs) == 2:
-                data = op.forward(inputs[0].data, inputs[1].data, **params)
-            else:
-                data = op.forward(*[t.data for t in inputs], **params)
-        except (ValueError, IndexError) as e:
+            data = op.forward(*[t.data for t in inputs], **params)
+        except (ValueError, IndexError, TypeError) as e:
             raise type(e)(op.explain(inputs, e)) from None
         if type(data) is not np.ndarray:  # numpy returns scalars from 0-d computations
             data = np.asarray(data)
-        if _modes.anomaly:
-            _check_finite(data, f"the output of op '{cls.name}' (input shapes {[t.shape for t in inputs]})")
-        if _modes.grad_enabled:
+        modes = per_thread.modes  # this thread's grad mode, anomaly mode, scope
+        if modes.anomaly:
+            check_finite(data, op, inputs)
+        if modes.grad_enabled:
             for t in inputs:
-                if t.requires_grad:  # record the node: it is on a path to something trainable
-                    op.parents, op.scope = inputs, _modes.scope
-                    return Tensor._make(data, op, True)
-        return Tensor._make(data)
-
-    @property
-    def needs(self):
-        """needs[i]: does input i want a gradient? Rules skip the work for the others."""
-        return [p.requires_grad for p in self.parents]
+                if t.requires_grad:  # the result depends on something trainable: record
+                    op.parents, op.scope = inputs, modes.scope
+                    if cls.saves_inputs:
+                        op.versions = [x.version for x in inputs]
+                    return tensor.Tensor.wrap(data, op, cls.differentiable)
+        return tensor.Tensor.wrap(data)
 
     def explain(self, inputs, err):
-        """The error message for bad inputs: the op, the shapes given, what numpy said."""
+        """The error message for bad inputs: who was called, the shapes given, the cause."""
         shapes = " and ".join(str(t.shape) for t in inputs)
-        return f"{self.name}: invalid input shapes {shapes}: {err}"
+        return f"{called(self)}: invalid inputs of shapes {shapes}: {err}"
 
     def __repr__(self):
         return f"<op {self.name}>"
 
 
-# ---------------------------------------------------------------------------------------
-# Two kinds of values. The operators (+ − * / ** @, .T, .reshape, .transpose, .sum, [idx])
-# mean the same on Tensors and on numpy arrays; these few functions fill the gaps, so that
-# each rule below has one spelling for both.
-# ---------------------------------------------------------------------------------------
-def values(x):
-    """The numbers, whichever kind x is (for masks, which are constants)."""
-    return x.data if isinstance(x, Tensor) else x
-
-
-def log(x):
-    return x.log() if isinstance(x, Tensor) else np.log(x)
-
-
-def expand(g, shape):
-    return g.expand(shape) if isinstance(g, Tensor) else np.broadcast_to(g, shape)
-
-
-def where(cond, a, b):
-    like = b if type(a) is float else a  # one of the two is a value, the other may be 0.0
-    if isinstance(like, Tensor):
-        return Where.apply(_lift(a, like), _lift(b, like), cond=cond)
-    dtype = np.asarray(like).dtype
-    return select(cond, np.asarray(a, dtype), np.asarray(b, dtype))
-
-
-def scatter_add(g, idx, shape):
-    if isinstance(g, Tensor):
-        return ScatterAdd.apply(g, idx=idx, shape=shape)
-    return ScatterAdd.scatter(np.asarray(g), idx, shape)
-
-
-def cast(g, dtype):
-    return Cast.apply(g, dtype=dtype) if isinstance(g, Tensor) else np.asarray(g).astype(dtype)
+def called(op):
+    """The name the user called: the composite an op runs inside (``sub``), else the op."""
+    scope = per_thread.modes.scope
+    inner = scope[-1] if scope else None
+    if inner is not None and inner.kind == "composite":
+        return f"{inner.name} ({op.name} inside it)"
+    return op.name
 
 
 class _Elementwise(Op):
     def explain(self, inputs, err):
-        shapes = " and ".join(str(t.shape) for t in inputs)
-        return (
-            f"{self.name}: shapes {shapes} cannot be broadcast together "
-            f"(numpy broadcasting: aligned from the right, each pair of dimensions must be equal or 1)"
-        )
+        shapes = [t.shape for t in inputs]
+        try:
+            np.broadcast_shapes(*shapes)
+        except ValueError:
+            return (f"{called(self)}: shapes {' and '.join(map(str, shapes))} cannot be broadcast "
+                    f"together (numpy broadcasting: aligned from the right, each pair of dimensions "
+                    f"must be equal or 1)")
+        return super().explain(inputs, err)
 
 
 # ---------------------------------------------------------------------------------------
 # Elementwise arithmetic.
 # ---------------------------------------------------------------------------------------
 class Add(_Elementwise):
+    saves_inputs = False
+
     def forward(self, x, y):
         return x + y
 
@@ -143,29 +107,26 @@ class Mul(_Elementwise):
         return x * y
 
     def backward(self, g, z, x, y):  # ∂z/∂x = y, ∂z/∂y = x
-        need_x, need_y = self.needs
-        return (g * y if need_x else None,
-                g * x if need_y else None)
+        return (g * y if x.requires_grad else None,
+                g * x if y.requires_grad else None)
 
 
 class Div(_Elementwise):
     def forward(self, x, y):
         return x / y
 
-    def backward(self, g, z, x, y):  # ∂z/∂x = 1/y, ∂z/∂y = -x/y² = -z/y
-        need_x, need_y = self.needs
-        return (g / y if need_x else None,
-                -(g * z) / y if need_y else None)
+    def backward(self, g, z, x, y):  # ∂z/∂x = 1/y, ∂z/∂y = −x/y² = −z/y
+        return (g / y if x.requires_grad else None,
+                -(g * z) / y if y.requires_grad else None)
 
 
 class Pow(_Elementwise):
     def forward(self, x, p):
         return x ** p
 
-    def backward(self, g, z, x, p):  # ∂z/∂x = p·x^(p-1), ∂z/∂p = x^p·log x
-        need_x, need_p = self.needs
-        return (g * p * x ** (p - 1.0) if need_x else None,
-                g * z * log(x) if need_p else None)
+    def backward(self, g, z, x, p):  # ∂z/∂x = p·x^(p−1), ∂z/∂p = x^p·log x
+        return (g * p * x ** (p - 1.0) if x.requires_grad else None,
+                g * z * x.log() if p.requires_grad else None)
 
 
 class Exp(Op):
@@ -190,36 +151,85 @@ class Maximum(_Elementwise):
 
     def backward(self, g, z, x, y):
         # ∂z/∂x = 1 where x > y, 0 where x < y, and ½ on a tie (the gradient is split
-        # equally, as in PyTorch and JAX); ∂z/∂y takes the rest.
-        x_, y_ = values(x), values(y)
-        half = np.array(0.5, dtype=values(g).dtype)
-        wx = (x_ > y_) + half * (x_ == y_)
-        need_x, need_y = self.needs
-        return (g * wx if need_x else None,
-                g * (1.0 - wx) if need_y else None)
+        # equally, as in PyTorch and JAX); ∂z/∂y the other way round.
+        tie = g * 0.5
+        return (where(x > y, g, where(x == y, tie, 0.0)) if x.requires_grad else None,
+                where(y > x, g, where(x == y, tie, 0.0)) if y.requires_grad else None)
 
 
 class Where(_Elementwise):
-    __slots__ = ("cond",)
+    def forward(self, cond, x, y):
+        return speed.select(cond, x, y)  # np.where(cond, x, y), faster (speed.py)
 
-    def forward(self, x, y, cond):
-        self.cond = cond
-        return select(cond, x, y)  # np.where(cond, x, y), faster (speed.py)
+    def backward(self, g, z, cond, x, y):  # ∂z/∂x = [cond], ∂z/∂y = [not cond]
+        return (None,
+                where(cond, g, 0.0) if x.requires_grad else None,
+                where(cond, 0.0, g) if y.requires_grad else None)
 
-    def backward(self, g, z, x, y):  # ∂z/∂x = [cond], ∂z/∂y = [not cond]
-        need_x, need_y = self.needs
-        return (where(self.cond, g, 0.0) if need_x else None,
-                where(self.cond, 0.0, g) if need_y else None)
 
-    def explain(self, inputs, err):
-        shapes = " and ".join(str(t.shape) for t in inputs)
-        return f"where: the condition, of shape {np.shape(self.cond)}, and the values, of shapes {shapes}, cannot be broadcast together"
+class Comparison(_Elementwise):
+    """x < y, x > y, ...: a step, whose slope is 0 (or undefined), so not differentiable.
+    Recorded all the same, so that a picture shows the mask ``z > 0`` feeding a ``where``."""
+
+    differentiable, saves_inputs = False, False
+
+    def forward(self, x, y):
+        return self.compare(x, y)
+
+    def backward(self, g, z, x, y):
+        return None, None
+
+
+class Less(Comparison):
+    compare, symbol = staticmethod(np.less), "<"
+
+
+class LessEqual(Comparison):
+    compare, symbol = staticmethod(np.less_equal), "<="
+
+
+class Greater(Comparison):
+    compare, symbol = staticmethod(np.greater), ">"
+
+
+class GreaterEqual(Comparison):
+    compare, symbol = staticmethod(np.greater_equal), ">="
+
+
+class Equal(Comparison):
+    compare, symbol = staticmethod(np.equal), "=="
+
+
+class NotEqual(Comparison):
+    compare, symbol = staticmethod(np.not_equal), "!="
+
+
+def where(cond, x, y):
+    """Elementwise ``x if cond else y``; ``cond`` is a boolean tensor or array (e.g. ``z > 0``).
+
+    A primitive: ∂/∂x = [cond], ∂/∂y = [not cond]. A number takes the other side's dtype.
+    """
+    if not isinstance(cond, tensor.Tensor | np.ndarray | np.bool_) or cond.dtype != np.bool_:
+        got = f"dtype {cond.dtype}" if hasattr(cond, "dtype") else type(cond).__name__
+        raise TypeError(f"where(cond, x, y): cond must be a boolean tensor or array such as z > 0, "
+                        f"got {got}")
+    if not isinstance(x, tensor.Tensor):
+        x = convert.lift(x, y) if isinstance(y, tensor.Tensor) else tensor.Tensor(x)
+    cond = cond if isinstance(cond, tensor.Tensor) else tensor.Tensor.wrap(np.asarray(cond))
+    return Where.apply(cond, x, convert.lift(y, x))
+
+
+def maximum(x, y):
+    """Elementwise max(x, y) (a primitive); a tie splits the gradient equally."""
+    if not isinstance(x, tensor.Tensor):
+        x = convert.lift(x, y) if isinstance(y, tensor.Tensor) else tensor.Tensor(x)
+    return Maximum.apply(x, convert.lift(y, x))
 
 
 # ---------------------------------------------------------------------------------------
 # Reductions.
 # ---------------------------------------------------------------------------------------
-def _kept_shape(shape, axis):
+def kept_shape(shape, axis):
     """The shape a reduction over ``axis`` has with keepdims=True."""
     if axis is None:
         return (1,) * len(shape)
@@ -228,7 +238,7 @@ def _kept_shape(shape, axis):
 
 
 class Sum(Op):
-    __slots__ = ("axis",)
+    saves_inputs = False
 
     def forward(self, x, axis=None, keepdims=False):
         self.axis = axis
@@ -236,29 +246,29 @@ class Sum(Op):
 
     def backward(self, g, z, x):  # ∂z/∂xᵢ = 1 for every summed xᵢ: copy g back over the axis
         if g.ndim:  # put the summed axes back, as size 1, so that g broadcasts along them
-            g = g.reshape(_kept_shape(x.shape, self.axis))
-        return (expand(g, x.shape),)
+            g = g.reshape(kept_shape(x.shape, self.axis))
+        return (g.expand(x.shape),)
 
 
 class Max(Op):
-    __slots__ = ("axis",)
-
     def forward(self, x, axis=None, keepdims=False):
         self.axis = axis
         return x.max(axis=axis, keepdims=keepdims)
 
     def backward(self, g, z, x):
         # ∂z/∂xᵢ = 1 for the largest xᵢ, 0 for the others; tied maxima share it equally
-        kept = _kept_shape(x.shape, self.axis)
-        is_max = values(x) == values(z).reshape(kept)
-        share = (is_max / is_max.sum(axis=self.axis, keepdims=True)).astype(values(g).dtype)
-        return (expand(g.reshape(kept), x.shape) * share,)
+        kept = kept_shape(x.shape, self.axis)
+        is_max = (x == z.reshape(kept)).astype(g.dtype)
+        share = is_max / is_max.sum(axis=self.axis, keepdims=True)
+        return (g.reshape(kept) * share,)
 
 
 # ---------------------------------------------------------------------------------------
 # Moving elements around: no arithmetic, so the gradient is moved back the same way.
 # ---------------------------------------------------------------------------------------
 class Reshape(Op):
+    saves_inputs = False
+
     def forward(self, x, shape):
         return x.reshape(shape)
 
@@ -267,72 +277,72 @@ class Reshape(Op):
 
 
 class Transpose(Op):
-    __slots__ = ("axes",)
+    saves_inputs = False
 
     def forward(self, x, axes):
         self.axes = axes
         return x.transpose(axes)
 
     def backward(self, g, z, x):  # permute back with the inverse permutation
-        inverse = sorted(range(len(self.axes)), key=self.axes.__getitem__)
-        return (g.transpose(inverse),)
+        return (g.transpose(tuple(np.argsort(self.axes))),)
 
 
 class Cast(Op):
-    """Change the dtype (used when a float32 input met a float64 partner)."""
+    """Change the dtype (``astype``)."""
+
+    saves_inputs = False
 
     def forward(self, x, dtype):
         return x.astype(dtype)
 
     def backward(self, g, z, x):  # the identity, back in the input's dtype
-        return (cast(g, x.dtype),)
+        return (g.astype(x.dtype),)
 
 
 class Expand(Op):
+    saves_inputs = False
+
     def forward(self, x, shape):
         return np.broadcast_to(x, shape)
 
     def backward(self, g, z, x):  # each xᵢ was copied to many places: sum their gradients
-        return (unbroadcast(g, x.shape),)
+        return (tensor.unbroadcast(g, x),)
 
 
 class GetItem(Op):
-    __slots__ = ("idx",)
+    saves_inputs = False
 
     def forward(self, x, idx):
         self.idx = idx
         return x[idx]
 
     def backward(self, g, z, x):  # each picked element gets its gradient back; repeats add up
-        return (scatter_add(g, self.idx, x.shape),)
+        return (ScatterAdd.apply(g, idx=self.idx, shape=x.shape),)
 
     def explain(self, inputs, err):
-        return f"indexing: index {self.idx!r} does not fit a tensor of shape {inputs[0].shape}: {err}"
+        return f"indexing: index {convert.short(self.idx)} does not fit a tensor of shape {inputs[0].shape}: {err}"
 
 
 class ScatterAdd(Op):
     """The adjoint of indexing: zeros of ``shape`` with ``g`` added at ``idx``."""
 
-    __slots__ = ("idx",)
+    saves_inputs = False
 
     def forward(self, g, idx, shape):
         self.idx = idx
-        return ScatterAdd.scatter(g, idx, shape)
-
-    @staticmethod
-    def scatter(g, idx, shape):
         out = np.zeros(shape, dtype=g.dtype)
-        if _is_basic_index(idx):
-            out[idx] = g  # a slice picks each element at most once
+        if is_basic_index(idx):
+            out[idx] = g  # slices and single integers pick each element at most once
         else:
-            np.add.at(out, idx, g)  # integer arrays may repeat an index: accumulate
+            np.add.at(out, idx, g)  # an integer array may pick an element twice: accumulate
         return out
 
     def backward(self, g, z, x):  # linear, and its adjoint is indexing again
         return (g[self.idx],)
 
 
-def _is_basic_index(idx):
+def is_basic_index(idx):
+    """Only slices, integers, None and ...? (numpy's "basic indexing")"""
     items = idx if isinstance(idx, tuple) else (idx,)
     return all(i is None or i is Ellipsis or isinstance(i, int | slice | np.integer) for i in items)
 
@@ -340,48 +350,29 @@ def _is_basic_index(idx):
 # ---------------------------------------------------------------------------------------
 # Matrix product.
 # ---------------------------------------------------------------------------------------
-def _swap_last(t):
-    axes = list(range(t.ndim))
-    axes[-1], axes[-2] = axes[-2], axes[-1]
-    return t.transpose(tuple(axes))
-
-
-def _transposed(a):
-    """Is ``a`` laid out as a transposed matrix (e.g. ``W.T``)? Its gradient is then computed
-    as (…)ᵀ, the same numbers, so that it comes out laid out like ``a``: the gradient of W in
-    ``x @ W.T`` is then a plain C-ordered array, and the optimiser's ``W -= lr * dW`` runs
-    at memory speed instead of striding across a transposed view (10x slower at 512x784)."""
-    return a.flags.f_contiguous and not a.flags.c_contiguous
-
-
 class MatMul(Op):
     def forward(self, x, y):
         return x @ y
 
-    def backward(self, g, z, x, y):
-        need_x, need_y = self.needs
-        if x.ndim == 2 and y.ndim == 2:  # Z = XY:  ∂L/∂X = G Yᵀ,  ∂L/∂Y = Xᵀ G
-            dx = dy = None
-            if need_x:
-                dx = (y @ g.T).T if _transposed(values(x)) else g @ y.T
-            if need_y:
-                dy = (g.T @ x).T if _transposed(values(y)) else x.T @ g
-            return dx, dy
-        # numpy's rules: a 1-D x is a row (1, k), a 1-D y a column (k, 1), and the extra
-        # leading (batch) dimensions broadcast; the walk sums broadcast batches back.
+    def backward(self, g, z, x, y):  # Z = XY:  ∂L/∂X = G Yᵀ,  ∂L/∂Y = Xᵀ G
+        if x.ndim == 2 and y.ndim == 2:
+            return (speed.product_in_layout_of(x, g, y.T) if x.requires_grad else None,
+                    speed.product_in_layout_of(y, x.T, g) if y.requires_grad else None)
+        # numpy's rules: a 1-D x is a row (1, k), a 1-D y a column (k, 1), and the leading
+        # (batch) dimensions broadcast; the walk sums broadcast batches back.
         x2 = x.reshape(1, -1) if x.ndim == 1 else x
         y2 = y.reshape(-1, 1) if y.ndim == 1 else y
         batch = np.broadcast_shapes(x2.shape[:-2], y2.shape[:-2])
         g2 = g.reshape(batch + (x2.shape[-2], y2.shape[-1]))
         dx = dy = None
-        if need_x:
-            dx = g2 @ _swap_last(y2)
+        if x.requires_grad:
+            dx = g2 @ swap_last(y2)
             if x.ndim == 1:
-                dx = dx.reshape(dx.shape[:-2] + dx.shape[-1:])
-        if need_y:
-            dy = _swap_last(x2) @ g2
+                dx = dx.reshape(batch + x.shape)
+        if y.requires_grad:
+            dy = swap_last(x2) @ g2
             if y.ndim == 1:
-                dy = dy.reshape(dy.shape[:-1])
+                dy = dy.reshape(batch + y.shape)
         return dx, dy
 
     def explain(self, inputs, err):
@@ -394,3 +385,10 @@ class MatMul(Op):
                     f"the last dimension of the left operand must equal the "
                     f"{'only' if len(b) == 1 else 'second-to-last'} dimension of the right one")
         return f"matmul: {a} @ {b}: the batch dimensions {a[:-2]} and {b[:-2]} cannot be broadcast together"
+
+
+def swap_last(t):
+    """The tensor with its last two axes swapped (a batch of transposed matrices)."""
+    axes = list(range(t.ndim))
+    axes[-1], axes[-2] = axes[-2], axes[-1]
+    return t.transpose(tuple(axes))

@@ -6,7 +6,7 @@ sent it a share of the gradient, so the tensor's gradient is complete; then the 
 rule of the op that made the tensor runs and sends gradients on to that op's inputs.
 
 ``backward_steps`` shows exactly that walk: it asks the engine for its visiting order and
-gradients (``tensor._backprop``, the same function ``backward()`` uses) and draws one
+gradients (``tensor.backprop``, the same function ``backward()`` uses) and draws one
 picture per visit, with the visited tensor and its op highlighted in yellow and the
 gradients known so far printed in red. No ``.grad`` is changed.
 
@@ -20,8 +20,9 @@ import html
 import inspect
 import re
 
-from .draw import _build
-from .tensor import _backprop, _seed_gradient
+from .draw import build_graph
+from .modes import no_grad
+from .tensor import backprop, initial_gradient, topological_order
 
 __all__ = ["backward_steps", "Step", "write_html"]
 
@@ -56,14 +57,17 @@ def backward_steps(root, gradient=None, *, show_data=True, rankdir="LR", params=
     gradients are computed once, by the engine's own walk, and nothing is stored in
     ``.grad``: the pictures show the gradients found up to each step.
     """
-    seed = _seed_gradient(root, gradient, "backward_steps()")
+    seed = initial_gradient(root, gradient, "backward_steps()")
     if params is not None and not isinstance(params, dict):  # read a generator only once
         params = dict(params.named_parameters() if hasattr(params, "named_parameters") else params)
-    visits = _backprop(root, seed, create_graph=False)  # [(tensor, gradient)] in the engine's order
+    order = topological_order(root)
+    with no_grad():
+        grads = backprop(order, seed)
+    visits = [(t, grads[t]) for t in reversed(order) if t in grads]  # in the engine's order
     found = {}  # id(tensor) -> gradient, for the tensors visited so far
     for number, (t, g) in enumerate(visits, start=1):
         found[id(t)] = g
-        graph = _build(root, show_data=show_data, show_grad=True, rankdir=rankdir, params=params,
+        graph = build_graph(root, show_data=show_data, show_grad=True, rankdir=rankdir, params=params,
                        expand=expand, grads=found, highlight=t)
         caption = _caption(t, root, graph, number, len(visits), seeded=gradient is not None)
         yield Step(number, len(visits), t, g, graph, caption)
@@ -82,7 +86,7 @@ def _caption(t, root, graph, number, total, seeded=False):
     else:
         text = (f"Step {number}/{total}: the gradient of {name}{inside} is complete: all the ops that "
                 f"used {name} have sent their shares back (and they add up).")
-    op = t._op
+    op = t.op
     if id(t) not in graph.names:  # drawn inside a collapsed node: say less
         rule = _rule_comment(type(op))
         return (f"Step {number}/{total}: inside {graph.calls[id(t)].name}, the backward rule of {op.name} "
