@@ -8,11 +8,16 @@ which is ``nn.MLP([2, 2, 1])`` with ``W1 = layers.0.weight``, ``c = layers.0.bia
 ``w2 = layers.2.weight`` and ``b = layers.2.bias``.
 
 1. The lecture's hand-set weights solve XOR: a table of x, z, h and ŷ = 0 1 1 0.
-2. The graph of the forward pass and the MSE loss after ``backward()``, as a picture.
+2. The graph of the forward pass and the MSE loss after ``backward()``, as a picture: for
+   the hand-set weights (a minimum, every gradient 0) or, with ``start="random"``, for the
+   network at its seeded random start (every parameter gradient non-zero at the default seed).
 3. Training the same network from a seeded random start until it solves XOR.
 4. Why nonlinear activations: with the identity instead of ReLU the network is linear,
    predicts 0.5 everywhere, and its two layers multiply out to one linear map.
-5. Optionally, the step-through page of the backward pass.
+5. Optionally, the step-through page of the backward pass, for the network at its random
+   start (at the hand-set minimum every step would show a gradient of 0).
+
+``run`` trusts its arguments; the command line (``__main__.py``) checks them first.
 """
 from __future__ import annotations
 
@@ -34,6 +39,13 @@ LECTURE_WEIGHTS = {
     "layers.2.weight": np.array([[1.0, -2.0]]),  # w2
     "layers.2.bias": np.array([0.0]),  # b
 }
+# The default random start: with seed 7 both hidden ReLU units are active on some XOR point
+# and every parameter has a non-zero gradient (smallest |entry| 0.02), so the picture of the
+# random start shows backprop at work everywhere; it also solves XOR on the first attempt.
+# Seed 0, by contrast, starts with a unit active only at x = (0, 0): its W1 row gets gradient 0.
+DEFAULT_SEED = 7
+STARTS = ("hand", "random")  # what the picture (part 2) is drawn for
+FORMATS = ("svg", "png")  # picture formats
 SOLVED = 0.05  # trained: every prediction within this of its target
 ATTEMPT_STEPS = 200  # a random start that has not solved XOR by then is stuck: start again
 MAX_ATTEMPTS = 100
@@ -46,10 +58,50 @@ def names(model):
     return [("W1", first.weight), ("c", first.bias), ("w2", last.weight), ("b", last.bias)]
 
 
+class NotSolved(RuntimeError):
+    """Training from random starts (part 3) gave up: no start solved XOR."""
+
+
 def lecture_network():
+    """``nn.MLP([2, 2, 1])`` with the lecture's hand-set weights, which solve XOR exactly."""
     model = nn.MLP([2, 2, 1])
     model.load_state_dict(LECTURE_WEIGHTS)
     return model
+
+
+def random_start(seed):
+    """``nn.MLP([2, 2, 1])`` with the random weights that ``seed`` gives: the start that
+    part 3 trains first, drawn in part 2 (``start="random"``) and stepped through in part 5."""
+    manual_seed(seed)
+    return nn.MLP([2, 2, 1])
+
+
+def zero_gradients(model):
+    """How many parameter entries have a gradient of exactly 0 (after ``backward()``)."""
+    return sum(int(np.sum(p.grad.data == 0)) for _, p in names(model) if p.grad is not None)
+
+
+def picture_path(path, fmt=None):
+    """The file the picture goes to and its format: ``(Path, "svg" | "png")``.
+
+    The format is ``fmt`` if given, else read from the suffix of ``path`` (no suffix: svg);
+    the suffix is then set to match, so ``picture_path("xor", "png")`` is ``xor.png``.
+    Raises ``ValueError`` for an unknown format or suffix, or a path with no file name.
+    """
+    path = Path(path)
+    if not path.name or path.name in (".", ".."):
+        raise ValueError(f"{str(path)!r} has no file name; give one such as xor.svg")
+    if fmt is None:
+        suffix = path.suffix.lower().lstrip(".")
+        if suffix and suffix not in FORMATS:
+            raise ValueError(f"cannot draw a .{suffix} picture: the suffix must be .svg or .png "
+                             "(or give the format with --format)")
+        fmt = suffix or "svg"
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown picture format {fmt!r}: expected one of {', '.join(FORMATS)}")
+    if path.suffix.lower() != f".{fmt}":
+        path = path.with_suffix(f".{fmt}")
+    return path, fmt
 
 
 def forward(model, X):
@@ -108,14 +160,31 @@ def part1_table(out=print):
     return pred
 
 
-def part2_picture(path, fmt, expand=False, out=print):
-    """Draw the hand-set network's graph after backward(); returns the file written."""
-    model = lecture_network()
+def part2_picture(path, fmt, expand=False, out=print, *, start="hand", seed=DEFAULT_SEED, rankdir="LR",
+                  dpi=None):
+    """Draw the graph after backward(), for the hand-set weights or (``start="random"``) the
+    network at its seeded random start; returns ``(file written, the Graph)``.
+
+    ``rankdir`` is draw_graph's ("LR" or "TB"); ``dpi`` sets the resolution of a PNG. Without
+    a renderer the DOT source is written next to ``path`` (suffix .gv) instead.
+    """
+    model = lecture_network() if start == "hand" else random_start(seed)
     *_, loss = loss_graph(model)
     loss.backward()
-    graph = draw_graph(loss, params=names(model), expand=expand)
-    out(f"\n2. The graph of the forward pass and the MSE loss, after loss.backward() (loss = {_fmt(loss.item())}).")
-    out("   Every gradient is 0: these weights fit XOR exactly, a minimum of the loss.")
+    graph = draw_graph(loss, params=names(model), expand=expand, rankdir=rankdir)
+    if dpi is not None:
+        graph.graph_attr["dpi"] = str(dpi)
+    if start == "hand":
+        out(f"\n2. The graph of the forward pass and the MSE loss, after loss.backward() (loss = {_fmt(loss.item())}).")
+        out("   Every gradient is 0: these weights fit XOR exactly, a minimum of the loss.")
+    else:
+        out(f"\n2. The graph of the forward pass and the MSE loss at the random start (seed {seed}), after")
+        out(f"   loss.backward() (loss = {_fmt(loss.item())}). The red gradients say which way each value would")
+        out("   have to move to lower the loss; training (part 3) moves the parameters against them.")
+        zeros = zero_gradients(model)
+        if zeros:
+            out(f"   {zeros} parameter entr{'ies have' if zeros > 1 else 'y has'} a gradient of 0 at this start "
+                f"(a ReLU unit inactive on the points that would move it); seed {DEFAULT_SEED} has none.")
     out("   Boxes are values (orange: parameters, blue: data, red text: gradients); purple ellipses are")
     out("   the Linear layers, relu and mse_loss" + (" opened up into primitive ops." if expand else
                                                      " (--expand opens them up into primitive ops)."))
@@ -125,10 +194,10 @@ def part2_picture(path, fmt, expand=False, out=print):
         source = path.with_suffix(".gv")
         source.write_text(graph.source, encoding="utf-8")
         out(f"   Could not render the picture: {e}\n   Wrote its DOT source to {source} instead.")
-        return source
+        return source, graph
     path.write_bytes(data)
     out(f"   Wrote {path}")
-    return path
+    return path, graph
 
 
 def _progress(text, final=False):
@@ -187,7 +256,8 @@ def part3_training(seed, lr, out=print):
         why = f"{dead} dead ReLU unit{'s' if dead > 1 else ''}" if dead else "a local minimum"
         _progress(f"   attempt {attempt}: stuck ({why}), starting again", final=True)
     else:
-        raise RuntimeError(f"XOR was not solved in {MAX_ATTEMPTS} attempts; try another --seed or --lr")
+        raise NotSolved(f"XOR was not solved from {MAX_ATTEMPTS} random starts of {ATTEMPT_STEPS} steps each "
+                        f"at lr {lr:g}; try another --seed, or an lr near the default 0.1")
     X, y = datasets.xor()
     with no_grad():
         pred = model(Tensor(X)).data.ravel()
@@ -200,13 +270,13 @@ def part3_training(seed, lr, out=print):
     return model, pred, correct
 
 
-def part4_linear(seed, lr, out=print):
+def part4_linear(seed, lr, out=print, steps=LINEAR_STEPS):
     """The identity-activation network: a linear model, which cannot fit XOR."""
     out("\n4. Why nonlinear activations? The same network with the identity instead of ReLU, trained the")
-    out(f"   same way (seed {seed}, Adam, lr {lr}) for {LINEAR_STEPS} steps:")
+    out(f"   same way (seed {seed}, Adam, lr {lr}) for {steps} steps:")
     manual_seed(seed)
     model = nn.MLP([2, 2, 1], activation="identity")
-    train(model, lr, LINEAR_STEPS)
+    train(model, lr, steps)
     X, _ = datasets.xor()
     with no_grad():
         pred = model(Tensor(X)).data.ravel()
@@ -226,12 +296,11 @@ def part4_linear(seed, lr, out=print):
     return pred, one
 
 
-def part5_steps(path, seed, out=print):
+def part5_steps(path, seed, out=print, rankdir="LR"):
     """Write the step-through page of the backward pass, for the network at its random start."""
-    manual_seed(seed)
-    model = nn.MLP([2, 2, 1])
+    model = random_start(seed)
     *_, loss = loss_graph(model)
-    steps = backward_steps(loss, params=names(model), expand=True)
+    steps = backward_steps(loss, params=names(model), expand=True, rankdir=rankdir)
     intro = (f"The lecture's XOR network at its random start (seed {seed}), every op drawn: "
              "each step is one tensor that backward() visits, in the engine's order. Yellow: the "
              "value whose gradient is now complete and the op whose backward rule runs; red: gradients.")
@@ -245,17 +314,24 @@ def part5_steps(path, seed, out=print):
     return path
 
 
-def run(out_path="xor.svg", fmt=None, steps_path=None, seed=0, lr=0.1, expand=False, out=print):
-    """All five parts; returns what they found (for tests and notebooks)."""
-    out_path = Path(out_path)
-    fmt = fmt or (out_path.suffix.lstrip(".").lower() if out_path.suffix.lower() in (".svg", ".png") else "svg")
-    if out_path.suffix.lower() != f".{fmt}":
-        out_path = out_path.with_suffix(f".{fmt}")
+def run(out_path="xor.svg", fmt=None, steps_path=None, seed=DEFAULT_SEED, lr=0.1, expand=False, out=print, *,
+        start="hand", rankdir="LR", dpi=None, linear_steps=LINEAR_STEPS):
+    """All five parts; returns what they found (for tests and notebooks).
+
+    ``out_path``/``fmt``: the picture (see ``picture_path``); ``start``: "hand" or "random",
+    what the picture shows; ``rankdir``: "LR" or "TB"; ``dpi``: a PNG's resolution;
+    ``steps_path``: also write the step-through page there; ``linear_steps``: part 4's
+    training steps. Raises ``NotSolved`` if part 3 finds no solution, ``OSError`` if a file
+    cannot be written.
+    """
+    out_path, fmt = picture_path(out_path, fmt)
     out("XOR with the lecture's network: 2 inputs -> 2 hidden ReLU units -> 1 output\n")
     results = {"hand_set": part1_table(out)}
-    results["picture"] = part2_picture(out_path, fmt, expand, out)
+    results["picture"], graph = part2_picture(out_path, fmt, expand, out, start=start, seed=seed,
+                                              rankdir=rankdir, dpi=dpi)
+    results["dot"] = graph.source
     _, results["trained"], results["correct"] = part3_training(seed, lr, out)
-    results["linear"], results["one_layer"] = part4_linear(seed, lr, out)
+    results["linear"], results["one_layer"] = part4_linear(seed, lr, out, steps=linear_steps)
     if steps_path:
-        results["steps"] = part5_steps(Path(steps_path), seed, out)
+        results["steps"] = part5_steps(Path(steps_path), seed, out, rankdir=rankdir)
     return results
