@@ -28,13 +28,14 @@ import numpy as np
 class Modes:
     """The modes of one thread; a new thread starts with these defaults."""
 
-    __slots__ = ("grad_enabled", "anomaly", "scope", "saved")
+    __slots__ = ("grad_enabled", "anomaly", "scope", "saved", "tracer")
 
     def __init__(self):
         self.grad_enabled = True  # do ops record the graph?
         self.anomaly = False  # do ops check their outputs for nan/inf?
         self.scope = ()  # the composite/module calls running now, outermost first
         self.saved = []  # the states that the open context managers will restore
+        self.tracer = None  # tg.compile's tracer while it traces a function, else None
 
 
 class _PerThread(threading.local):
@@ -130,6 +131,15 @@ def _frames():
     while frame is not None:
         yield frame
         frame = frame.f_back
+
+
+def refuse_while_tracing(what):
+    """Called where a tensor's value leaves the graph (``.item()``, ``float()``, ``bool()``,
+    ``.numpy()``, ...): a function being traced by ``tg.compile`` must not read values, since
+    a replay could not repeat what Python did with them. The tracer raises the error."""
+    tracer = per_thread.modes.tracer
+    if tracer is not None:
+        tracer.refuse(what)
 
 
 def current_scope():

@@ -138,6 +138,7 @@ class Module:
             try:
                 written.append((p, p.data.copy()))
                 np.copyto(p.data, arrays[name])
+                p.version += 1
             except BaseException as e:
                 for q, old in reversed(written):  # the failed one too: it may be half written
                     np.copyto(q.data, old)

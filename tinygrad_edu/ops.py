@@ -30,6 +30,8 @@ class Op:
 
     differentiable = True  # False for comparisons: their output never requires grad
     saves_inputs = True  # does backward read the inputs' values? (then in-place changes are caught)
+    makes_view = False  # is the output a view of the first input's memory? (then it shares its version)
+    recorded = True  # False for detach: its output starts a graph of its own
     parents = scope = versions = None  # set when the node is recorded
 
     def __init_subclass__(cls, **kw):
@@ -47,17 +49,23 @@ class Op:
             raise type(e)(op.explain(inputs, e)) from None
         if type(data) is not np.ndarray:  # numpy returns scalars from 0-d computations
             data = np.asarray(data)
-        modes = per_thread.modes  # this thread's grad mode, anomaly mode, scope
+        modes = per_thread.modes  # this thread's grad mode, anomaly mode, scope, tracer
         if modes.anomaly:
             check_finite(data, op, inputs)
-        if modes.grad_enabled:
+        out = tensor.Tensor.wrap(data)
+        if modes.grad_enabled and cls.recorded:
             for t in inputs:
                 if t.requires_grad:  # the result depends on something trainable: record
                     op.parents, op.scope = inputs, modes.scope
                     if cls.saves_inputs:
-                        op.versions = [x.version for x in inputs]
-                    return tensor.Tensor.wrap(data, op, cls.differentiable)
-        return tensor.Tensor.wrap(data)
+                        op.versions = [x.counter[0] for x in inputs]
+                    out.op, out.requires_grad = op, cls.differentiable
+                    if cls.makes_view:
+                        out.counter = inputs[0].counter
+                    break
+        if modes.tracer is not None:  # tg.compile is tracing: it sees every op, constants too
+            modes.tracer.record(op, params, inputs, out)
+        return out
 
     def explain(self, inputs, err):
         """The error message for bad inputs: who was called, the shapes given, the cause."""
@@ -180,28 +188,13 @@ class Comparison(_Elementwise):
         return None, None
 
 
-class Less(Comparison):
-    compare, symbol = staticmethod(np.less), "<"
-
-
-class LessEqual(Comparison):
-    compare, symbol = staticmethod(np.less_equal), "<="
-
-
-class Greater(Comparison):
-    compare, symbol = staticmethod(np.greater), ">"
-
-
-class GreaterEqual(Comparison):
-    compare, symbol = staticmethod(np.greater_equal), ">="
-
-
-class Equal(Comparison):
-    compare, symbol = staticmethod(np.equal), "=="
-
-
-class NotEqual(Comparison):
-    compare, symbol = staticmethod(np.not_equal), "!="
+# The six comparisons, as a table: (class, numpy function, symbol drawn in pictures).
+class Less(Comparison): compare, symbol = staticmethod(np.less), "<"  # noqa: E701
+class LessEqual(Comparison): compare, symbol = staticmethod(np.less_equal), "<="  # noqa: E701
+class Greater(Comparison): compare, symbol = staticmethod(np.greater), ">"  # noqa: E701
+class GreaterEqual(Comparison): compare, symbol = staticmethod(np.greater_equal), ">="  # noqa: E701
+class Equal(Comparison): compare, symbol = staticmethod(np.equal), "=="  # noqa: E701
+class NotEqual(Comparison): compare, symbol = staticmethod(np.not_equal), "!="  # noqa: E701
 
 
 def where(cond, x, y):
@@ -267,7 +260,7 @@ class Max(Op):
 # Moving elements around: no arithmetic, so the gradient is moved back the same way.
 # ---------------------------------------------------------------------------------------
 class Reshape(Op):
-    saves_inputs = False
+    saves_inputs, makes_view = False, True
 
     def forward(self, x, shape):
         return x.reshape(shape)
@@ -277,7 +270,7 @@ class Reshape(Op):
 
 
 class Transpose(Op):
-    saves_inputs = False
+    saves_inputs, makes_view = False, True
 
     def forward(self, x, axes):
         self.axes = axes
@@ -285,6 +278,19 @@ class Transpose(Op):
 
     def backward(self, g, z, x):  # permute back with the inverse permutation
         return (g.transpose(tuple(np.argsort(self.axes))),)
+
+
+class Detach(Op):
+    """The same numbers, cut off from the graph: no gradient flows back (``t.detach()``).
+    Not recorded in the graph; ``tg.compile`` still sees it, to recompute the value."""
+
+    differentiable, saves_inputs, recorded = False, False, False
+
+    def forward(self, x):
+        return x
+
+    def backward(self, g, z, x):
+        return (None,)
 
 
 class Cast(Op):
@@ -300,7 +306,7 @@ class Cast(Op):
 
 
 class Expand(Op):
-    saves_inputs = False
+    saves_inputs, makes_view = False, True
 
     def forward(self, x, shape):
         return np.broadcast_to(x, shape)
@@ -310,7 +316,7 @@ class Expand(Op):
 
 
 class GetItem(Op):
-    saves_inputs = False
+    saves_inputs, makes_view = False, True
 
     def forward(self, x, idx):
         self.idx = idx

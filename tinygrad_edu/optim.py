@@ -94,6 +94,7 @@ class SGD(Optimizer):
                     buf += d
                 d = buf
             p.data -= lr * d
+            p.version += 1  # saved copies of p in a recorded graph are now stale
 
 
 class Adam(Optimizer):
@@ -140,3 +141,4 @@ class Adam(Optimizer):
             denom /= math.sqrt(1.0 - b2**t)
             denom += eps
             p.data -= step_size * (m / denom)
+            p.version += 1  # saved copies of p in a recorded graph are now stale

@@ -21,7 +21,7 @@ import numpy as np
 
 from . import convert, ops, speed
 from .methods import TensorMethods
-from .modes import no_grad, set_grad_enabled
+from .modes import no_grad, refuse_while_tracing, set_grad_enabled
 
 
 class Tensor(TensorMethods):
@@ -32,7 +32,7 @@ class Tensor(TensorMethods):
     data become float64 unless ``dtype`` says otherwise. A numpy array is not copied.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "label", "op", "version", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "label", "op", "counter", "__weakref__")
     __hash__ = object.__hash__  # == is elementwise, so tensors hash by identity
 
     def __init__(self, data, requires_grad=False, dtype=None, label=None):
@@ -43,14 +43,24 @@ class Tensor(TensorMethods):
             raise TypeError(f"Tensor(): only float tensors can require grad, got dtype {self.data.dtype}")
         if label is not None and not isinstance(label, str):
             raise TypeError(f"Tensor(): label must be a string, got {convert.short(label)}")
-        self.grad, self.requires_grad, self.label, self.op, self.version = None, bool(requires_grad), label, None, 0
+        self.grad, self.requires_grad, self.label, self.op, self.counter = None, bool(requires_grad), label, None, [0]
 
     @classmethod
     def wrap(cls, data, op=None, requires_grad=False):
         """The engine's own constructor: ``data`` must already be an ndarray (no checks, no copy)."""
         t = object.__new__(cls)
-        t.data, t.grad, t.requires_grad, t.label, t.op, t.version = data, None, requires_grad, None, op, 0
+        t.data, t.grad, t.requires_grad, t.label, t.op, t.counter = data, None, requires_grad, None, op, [0]
         return t
+
+    @property
+    def version(self):
+        """How many times the engine changed this tensor's numbers in place (optimiser steps,
+        ``load_state_dict``). A view (``W.T``, a reshape) shares the counter of its base."""
+        return self.counter[0]
+
+    @version.setter
+    def version(self, value):
+        self.counter[0] = value
 
     shape = property(lambda self: self.data.shape, doc="The shape, as numpy's.")
     ndim = property(lambda self: self.data.ndim, doc="The number of dimensions.")
@@ -78,10 +88,11 @@ class Tensor(TensorMethods):
 
     def detach(self):
         """A tensor sharing this one's data, cut off from the graph (no gradient flows)."""
-        return Tensor.wrap(self.data)
+        return ops.Detach.apply(self)
 
     def numpy(self):
         """The numpy array (not a copy)."""
+        refuse_while_tracing("numpy()")
         return self.data
 
     def item(self):
@@ -90,9 +101,11 @@ class Tensor(TensorMethods):
 
     def tolist(self):
         """The values as (nested) Python lists."""
+        refuse_while_tracing("tolist()")
         return self.data.tolist()
 
     def _one_number(self, what):
+        refuse_while_tracing(what)
         if self.data.size != 1:
             raise ValueError(f"{what}: only a tensor with exactly one element converts to a Python number; "
                              f"this one has shape {self.shape} ({self.size} elements). Reduce it first, "
@@ -107,6 +120,7 @@ class Tensor(TensorMethods):
         return int(self._one_number("int()").item())
 
     def __bool__(self):
+        refuse_while_tracing("bool() (an if or while on a tensor)")
         if self.data.size != 1:
             raise ValueError(f"the truth value of a tensor of shape {self.shape} is ambiguous; "
                              f"reduce it first, e.g. bool((t > 0).data.all())")
@@ -124,6 +138,7 @@ class Tensor(TensorMethods):
         return len(self.data)
 
     def __array__(self, dtype=None, copy=None):
+        refuse_while_tracing("np.asarray()")
         if dtype is not None and dtype != self.data.dtype:
             return self.data.astype(dtype)
         return self.data.copy() if copy else self.data
