@@ -186,9 +186,14 @@ def composite(fn):
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        if not per_thread.modes.grad_enabled:  # nothing is recorded, so there is nothing to name
+        modes = per_thread.modes
+        if not modes.grad_enabled:  # nothing is recorded, so there is nothing to name
             return fn(*args, **kwargs)
-        with Scope(fn.__name__, "composite", None, args):
+        outer = modes.scope  # (the same as ``with Scope(...)``, spelled out: it runs on every call)
+        modes.scope = outer + (Scope(fn.__name__, "composite", None, args),)
+        try:
             return fn(*args, **kwargs)
+        finally:
+            modes.scope = outer
 
     return wrapper
