@@ -75,17 +75,19 @@ def test_no_composite_reads_data():
                 assert not reads, f"{path}: composite {fn.name} reads .data"
 
 
-def test_relu_records_its_mask_and_the_picture_shows_z_greater_than_0():
+def test_relu_records_its_mask_and_the_picture_shows_the_mask_feeding_the_where():
+    """ReLU is where(z <= 0, 0, z): the mask z <= 0 (not z > 0, so that relu(nan) is nan as
+    in PyTorch) is a recorded comparison, and the expanded picture draws it."""
     z = Tensor([-1.0, 2.0], requires_grad=True, label="z")
     h = z.relu()
-    cond, x, zero = h.op.parents
+    cond, zero, x = h.op.parents
     assert isinstance(h.op, ops.Where) and x is z and zero.tolist() == 0.0
-    assert isinstance(cond.op, ops.Greater) and cond.op.parents[0] is z and cond.tolist() == [False, True]
+    assert isinstance(cond.op, ops.LessEqual) and cond.op.parents[0] is z and cond.tolist() == [True, False]
     dot = tg.draw_graph(h, expand=True).source
-    greater = re.search(r'(op\d+) \[label="&gt;"', dot).group(1)
+    compare = re.search(r'(op\d+) \[label="&lt;="', dot).group(1)
     where = re.search(r"(op\d+) \[label=where", dot).group(1)
-    mask = re.search(rf"{greater} -> (v\d+)", dot).group(1)
-    assert f"{mask} -> {where}" in dot  # z > 0 feeds the where
+    mask = re.search(rf"{compare} -> (v\d+)", dot).group(1)
+    assert f"{mask} -> {where}" in dot  # z <= 0 feeds the where
 
 
 @pytest.mark.parametrize("fn, name", [(lambda x: x.softplus(), "softplus"),

@@ -9,12 +9,15 @@ from tinygrad_edu.speed import select
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("shapes", [((64, 128), (64, 128), (64, 128)), ((64, 128), (128,), ()), ((64, 1), (1, 128), (64, 128))])
+@pytest.mark.parametrize("shapes", [((64, 128), (64, 128), (64, 128)), ((64, 128), (128,), ()), ((64, 128), (), (128,)),
+                                    ((64, 1), (1, 128), (64, 128))])
 def test_select_is_np_where_bit_for_bit(dtype, shapes, rng):
     cshape, xshape, yshape = shapes
     cond = rng.random(cshape) > 0.5
     x = rng.standard_normal(xshape).astype(dtype)
     y = np.asarray(rng.standard_normal(yshape)).astype(dtype)
+    if x.ndim == 0 or y.ndim == 0:  # the zero fast paths: where(cond, 0, y), where(cond, x, 0)
+        x, y = (np.zeros((), dtype) if x.ndim == 0 else x), (np.zeros((), dtype) if y.ndim == 0 else y)
     if x.size > 3:
         x.reshape(-1)[:4] = [np.nan, np.inf, -np.inf, -0.0]
     got, want = select(cond, x, y), np.where(cond, x, y)

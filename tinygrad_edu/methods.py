@@ -18,28 +18,28 @@ class TensorMethods:
 
     # ----- arithmetic: a + b, a * b, ... with numbers and arrays on either side ----------
     def __add__(self, other):
-        return ops.Add.apply(self, convert.lift(other, self))
+        return ops.Add.apply(*convert.promote(self, other))
 
     def __radd__(self, other):
-        return ops.Add.apply(convert.lift(other, self), self)
+        return ops.Add.apply(*convert.promote(other, self))
 
     def __mul__(self, other):
-        return ops.Mul.apply(self, convert.lift(other, self))
+        return ops.Mul.apply(*convert.promote(self, other))
 
     def __rmul__(self, other):
-        return ops.Mul.apply(convert.lift(other, self), self)
+        return ops.Mul.apply(*convert.promote(other, self))
 
     def __truediv__(self, other):
-        return ops.Div.apply(self, convert.lift(other, self))
+        return ops.Div.apply(*convert.promote(self, other))
 
     def __rtruediv__(self, other):
-        return ops.Div.apply(convert.lift(other, self), self)
+        return ops.Div.apply(*convert.promote(other, self))
 
     def __pow__(self, p):
-        return ops.Pow.apply(self, convert.lift(p, self))
+        return ops.Pow.apply(*convert.promote(self, p))
 
     def __rpow__(self, base):
-        return ops.Pow.apply(convert.lift(base, self), self)
+        return ops.Pow.apply(*convert.promote(base, self))
 
     def __matmul__(self, other):
         return ops.MatMul.apply(self, convert.lift(other, self))
@@ -51,7 +51,7 @@ class TensorMethods:
         return composites.sub(self, other)
 
     def __rsub__(self, other):
-        return composites.sub(convert.lift(other, self), self)
+        return composites.sub(*convert.promote(other, self))
 
     def __neg__(self):
         return composites.neg(self)
@@ -64,29 +64,29 @@ class TensorMethods:
 
     # ----- comparisons: recorded ops, not differentiable, giving boolean tensors -----------
     def __lt__(self, other):
-        return ops.Less.apply(self, convert.lift(other, self))
+        return ops.Less.apply(*convert.promote(self, other))
 
     def __le__(self, other):
-        return ops.LessEqual.apply(self, convert.lift(other, self))
+        return ops.LessEqual.apply(*convert.promote(self, other))
 
     def __gt__(self, other):
-        return ops.Greater.apply(self, convert.lift(other, self))
+        return ops.Greater.apply(*convert.promote(self, other))
 
     def __ge__(self, other):
-        return ops.GreaterEqual.apply(self, convert.lift(other, self))
+        return ops.GreaterEqual.apply(*convert.promote(self, other))
 
     def __eq__(self, other):
-        return ops.Equal.apply(self, convert.lift(other, self))
+        return ops.Equal.apply(*convert.promote(self, other))
 
     def __ne__(self, other):
-        return ops.NotEqual.apply(self, convert.lift(other, self))
+        return ops.NotEqual.apply(*convert.promote(self, other))
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         """``ndarray + tensor`` runs ``tensor.__radd__``; ``np.exp(tensor)`` is refused."""
         apply = _UFUNC_OPERATORS.get(ufunc.__name__)
         if apply is None or method != "__call__" or kwargs:
             name = ufunc.__name__
-            hint = f"t.{name}()" if hasattr(TensorMethods, name) else "the Tensor's methods"
+            hint = f"t.{name}()" if hasattr(type(self), name) else "the Tensor's methods"
             raise TypeError(f"np.{name}() on a Tensor would compute without recording the graph: use "
                             f"{hint} instead, or np.{name}(t.numpy()) for plain numbers")
         return apply(*[convert.lift(x, self) for x in inputs])
@@ -191,10 +191,6 @@ class TensorMethods:
     def expand(self, *shape):
         """Broadcast to ``shape`` (numpy's broadcast_to); the gradient is summed back."""
         return ops.Expand.apply(self, shape=convert.shape_arg(shape, "expand"))
-
-    def flatten(self):
-        """The elements as a 1-D tensor: ``reshape(-1)``."""
-        return self.reshape(-1)
 
 
 _UFUNC_OPERATORS = {  # the numpy ufuncs behind ``ndarray <op> tensor``

@@ -16,6 +16,8 @@ gradients come from the chain rule alone.
 """
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from . import random as _random
@@ -76,6 +78,29 @@ class Module:
     def parameters(self):
         """The parameter tensors, in the order of ``named_parameters()``."""
         return [p for _, p in self.named_parameters()]
+
+    training = True  # Dropout and BatchNorm1d behave differently in training and in evaluation
+
+    def train(self, mode=True):
+        """Set ``training`` on this module and every sub-module (``train(False)`` is ``eval()``)."""
+        stack, seen = [self], set()
+        while stack:
+            value = stack.pop()
+            if id(value) in seen:
+                continue
+            seen.add(id(value))
+            if isinstance(value, Module):
+                value.training = bool(mode)
+                stack.extend(child for _, child in value._children())
+            elif isinstance(value, list | tuple):
+                stack.extend(value)
+            elif isinstance(value, dict):
+                stack.extend(value.values())
+        return self
+
+    def eval(self):
+        """Evaluation mode: Dropout passes its input through, BatchNorm1d uses running statistics."""
+        return self.train(False)
 
     def zero_grad(self):
         """Forget the gradients of the last ``backward()`` (they accumulate otherwise)."""
@@ -173,6 +198,7 @@ class Linear(Module):
         for what, n in (("in_features", in_features), ("out_features", out_features)):
             if not isinstance(n, int | np.integer) or isinstance(n, bool) or n < 1:
                 raise ValueError(f"Linear: {what} must be a positive integer, got {n!r}")
+        dtype = convert.float_dtype(dtype, "Linear")  # a parameter needs a float type for its gradient
         self.in_features, self.out_features = int(in_features), int(out_features)
         bound = 1.0 / np.sqrt(in_features)
         rng = _random.generator()
@@ -184,6 +210,10 @@ class Linear(Module):
             self.bias = None
 
     def forward(self, x):
+        shape = getattr(x, "shape", None)
+        if shape is not None and shape[-1:] != (self.in_features,):
+            raise ValueError(f"{self!r}: the input has shape {shape}; its last dimension must be "
+                             f"in_features = {self.in_features}")
         y = x @ self.weight.T
         return y if self.bias is None else y + self.bias
 
@@ -226,6 +256,13 @@ class Sequential(Module):
 # ---------------------------------------------------------------------------------------
 # Activations: modules wrapping the composites, so they can go in a Sequential.
 # ---------------------------------------------------------------------------------------
+def _real(value, what):
+    """A hyper-parameter that must be a real number (not a bool or a string), as a float."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{what} must be a number, got {type(value).__name__} {value!r}")
+    return float(value)
+
+
 class ReLU(Module):
     """ReLU(x) = max{0, x}"""
 
@@ -237,7 +274,7 @@ class ELU(Module):
     """ELU(x) = x if x > 0 else α(eˣ − 1)"""
 
     def __init__(self, alpha=1.0):
-        self.alpha = float(alpha)
+        self.alpha = _real(alpha, "ELU: alpha")
 
     def forward(self, x):
         return x.elu(self.alpha)
@@ -271,7 +308,7 @@ class LeakyReLU(Module):
     """LeakyReLU(x) = x if x > 0 else negative_slope·x"""
 
     def __init__(self, negative_slope=0.01):
-        self.negative_slope = float(negative_slope)
+        self.negative_slope = _real(negative_slope, "LeakyReLU: negative_slope")
 
     def forward(self, x):
         return x.leaky_relu(self.negative_slope)
@@ -306,6 +343,8 @@ class MLP(Module):
         sizes = list(sizes)
         if len(sizes) < 2:
             raise ValueError(f"MLP: sizes must list at least an input and an output size, got {sizes}")
+        if not all(isinstance(n, int | np.integer) and not isinstance(n, bool) and n >= 1 for n in sizes):
+            raise ValueError(f"MLP: sizes must be positive integers, got {sizes}")
         if isinstance(activation, str):
             if activation not in ACTIVATIONS:
                 raise ValueError(f"MLP: unknown activation {activation!r}; valid names are {sorted(ACTIVATIONS)}")
@@ -361,14 +400,15 @@ def mse_loss(pred, target):
 def binary_cross_entropy_with_logits(logits, target):
     """Binary cross-entropy of σ(x) against y ∈ [0, 1], mean over all elements:
 
-        L = −(1/n) Σᵢ [yᵢ log σ(xᵢ) + (1 − yᵢ) log(1 − σ(xᵢ))] = (1/n) Σᵢ softplus(xᵢ) − xᵢyᵢ
+        L = −(1/n) Σᵢ [yᵢ log σ(xᵢ) + (1 − yᵢ) log(1 − σ(xᵢ))] = (1/n) Σᵢ (1 − yᵢ)xᵢ + softplus(−xᵢ)
 
-    using log σ(x) = −softplus(−x) and softplus(−x) + x = softplus(x). The second form never
-    takes the log of 0, so it is finite at logits of ±1000. ∂L/∂xᵢ = (σ(xᵢ) − yᵢ)/n.
+    using log σ(x) = −softplus(−x) and log(1 − σ(x)) = −softplus(x) = −x − softplus(−x). The
+    second form never takes the log of 0, so it is finite at logits of ±1000, and it is
+    PyTorch's, so an infinite logit gives PyTorch's inf or nan. ∂L/∂xᵢ = (σ(xᵢ) − yᵢ)/n.
     """
     x = _pred(logits)
     y = _target(target, x, "binary_cross_entropy_with_logits")
-    return (x.softplus() - x * y).mean()
+    return ((1.0 - y) * x + (-x).softplus()).mean()
 
 
 @composite
@@ -401,3 +441,5 @@ def cross_entropy(logits, labels):
         raise ValueError(f"cross_entropy: label {bad} is out of range for {classes} classes (valid: 0 to {classes - 1})")
     picked = x.log_softmax(axis=1)[np.arange(n), labels]  # log p of the right class, per row
     return -picked.mean()
+
+from .layers import *  # noqa: E402,F401,F403  (issue 14: Dropout, LayerNorm, Conv2d, ...: layers.__all__)

@@ -78,11 +78,8 @@ class Op:
 
 def called(op):
     """The name the user called: the composite an op runs inside (``sub``), else the op."""
-    scope = per_thread.modes.scope
-    inner = scope[-1] if scope else None
-    if inner is not None and inner.kind == "composite":
-        return f"{inner.name} ({op.name} inside it)"
-    return op.name
+    name = convert.user_call(None)
+    return op.name if name is None else f"{name} ({op.name} inside it)"
 
 
 class _Elementwise(Op):
@@ -133,8 +130,13 @@ class Pow(_Elementwise):
         return x ** p
 
     def backward(self, g, z, x, p):  # ∂z/∂x = p·x^(p−1), ∂z/∂p = x^p·log x
-        return (g * p * x ** (p - 1.0) if x.requires_grad else None,
-                g * z * x.log() if p.requires_grad else None)
+        # As PyTorch: x⁰ = 1 is flat, but p·x^(p−1) is 0·0⁻¹ = nan at x = 0 (or nan): there the
+        # base is taken as 1 (x·x > 0 is false for 0 and nan), giving 0. And 0ᵖ (p ≥ 0) is 0 or
+        # 1 whatever p, so ∂z/∂p = 0 where x = 0 ≤ p, not 0·log 0 = nan.
+        base = where(p == 0, where(x * x > 0, x, 1.0), x) if x.requires_grad else x
+        dx = g * p * base ** (p - 1.0) if x.requires_grad else None
+        dp = g * z * x.log() if p.requires_grad else None
+        return dx, (dp if dp is None else where(x == 0, where(p >= 0, 0.0, dp), dp))
 
 
 class Exp(Op):
@@ -158,11 +160,11 @@ class Maximum(_Elementwise):
         return np.maximum(x, y)
 
     def backward(self, g, z, x, y):
-        # ∂z/∂x = 1 where x > y, 0 where x < y, and ½ on a tie (the gradient is split
-        # equally, as in PyTorch and JAX); ∂z/∂y the other way round.
+        # ∂z/∂x = 0 where x < y, ½ on a tie (the gradient is split equally, as in PyTorch
+        # and JAX), else 1, so both get g when one is nan (PyTorch's); ∂z/∂y the other way round.
         tie = g * 0.5
-        return (where(x > y, g, where(x == y, tie, 0.0)) if x.requires_grad else None,
-                where(y > x, g, where(x == y, tie, 0.0)) if y.requires_grad else None)
+        return (where(x < y, 0.0, where(x == y, tie, g)) if x.requires_grad else None,
+                where(y < x, 0.0, where(x == y, tie, g)) if y.requires_grad else None)
 
 
 class Where(_Elementwise):
@@ -202,21 +204,18 @@ def where(cond, x, y):
 
     A primitive: ∂/∂x = [cond], ∂/∂y = [not cond]. A number takes the other side's dtype.
     """
-    if not isinstance(cond, tensor.Tensor | np.ndarray | np.bool_) or cond.dtype != np.bool_:
-        got = f"dtype {cond.dtype}" if hasattr(cond, "dtype") else type(cond).__name__
-        raise TypeError(f"where(cond, x, y): cond must be a boolean tensor or array such as z > 0, "
-                        f"got {got}")
-    if not isinstance(x, tensor.Tensor):
-        x = convert.lift(x, y) if isinstance(y, tensor.Tensor) else tensor.Tensor(x)
-    cond = cond if isinstance(cond, tensor.Tensor) else tensor.Tensor.wrap(np.asarray(cond))
-    return Where.apply(cond, x, convert.lift(y, x))
+    if type(cond) is not tensor.Tensor or cond.data.dtype != np.bool_:  # not the usual mask: check
+        if not isinstance(cond, tensor.Tensor | np.ndarray | np.bool_) or cond.dtype != np.bool_:
+            got = f"dtype {cond.dtype}" if hasattr(cond, "dtype") else type(cond).__name__
+            raise TypeError(f"where(cond, x, y): cond must be a boolean tensor or array such as z > 0, "
+                            f"got {got}")
+        cond = cond if isinstance(cond, tensor.Tensor) else tensor.Tensor.wrap(np.asarray(cond))
+    return Where.apply(cond, *convert.promote(x, y))
 
 
 def maximum(x, y):
     """Elementwise max(x, y) (a primitive); a tie splits the gradient equally."""
-    if not isinstance(x, tensor.Tensor):
-        x = convert.lift(x, y) if isinstance(y, tensor.Tensor) else tensor.Tensor(x)
-    return Maximum.apply(x, convert.lift(y, x))
+    return Maximum.apply(*convert.promote(x, y))
 
 
 # ---------------------------------------------------------------------------------------
@@ -337,7 +336,7 @@ class ScatterAdd(Op):
     def forward(self, g, idx, shape):
         self.idx = idx
         out = np.zeros(shape, dtype=g.dtype)
-        if is_basic_index(idx):
+        if convert.is_basic_index(idx):
             out[idx] = g  # slices and single integers pick each element at most once
         else:
             np.add.at(out, idx, g)  # an integer array may pick an element twice: accumulate
@@ -345,12 +344,6 @@ class ScatterAdd(Op):
 
     def backward(self, g, z, x):  # linear, and its adjoint is indexing again
         return (g[self.idx],)
-
-
-def is_basic_index(idx):
-    """Only slices, integers, None and ...? (numpy's "basic indexing")"""
-    items = idx if isinstance(idx, tuple) else (idx,)
-    return all(i is None or i is Ellipsis or isinstance(i, int | slice | np.integer) for i in items)
 
 
 # ---------------------------------------------------------------------------------------

@@ -142,3 +142,5 @@ class Adam(Optimizer):
             denom += eps
             p.data -= step_size * (m / denom)
             p.version += 1  # saved copies of p in a recorded graph are now stale
+
+from .optim_more import RMSprop, AdamW, StepLR, CosineAnnealingLR  # noqa: E402,F401  (issue 14)

@@ -28,9 +28,11 @@ def select(cond, x, y):
     ints = _SAME_SIZE_INT.get(x.dtype.itemsize)
     if x.dtype != y.dtype or ints is None or x.dtype.kind != "f" or max(x.size, y.size, np.size(cond)) < _SMALL:
         return np.where(cond, x, y)
-    mask = np.subtract(0, cond, dtype=ints)  # True → −1, whose bits are all ones; False → 0
     xi, yi = x.view(ints), y.view(ints)
-    if y.ndim == 0 and not yi:  # where(cond, x, 0.0), as in ReLU and its gradient: x & mask
+    if x.ndim == 0 and not xi:  # where(cond, 0.0, y), as in ReLU and its gradient: y & [not cond]
+        return np.bitwise_and(yi, np.subtract(cond, 1, dtype=ints)).view(y.dtype)  # True → 0, False → −1
+    mask = np.subtract(0, cond, dtype=ints)  # True → −1, whose bits are all ones; False → 0
+    if y.ndim == 0 and not yi:  # where(cond, x, 0.0): x & mask
         return np.bitwise_and(xi, mask).view(x.dtype)
     out = np.bitwise_and(np.bitwise_xor(xi, yi), mask)
     np.bitwise_xor(out, yi, out=out)

@@ -21,10 +21,11 @@ import numpy as np
 
 from . import convert, ops, speed
 from .methods import TensorMethods
+from .methods_more import MoreTensorMethods
 from .modes import no_grad, refuse_while_tracing, set_grad_enabled
 
 
-class Tensor(TensorMethods):
+class Tensor(TensorMethods, MoreTensorMethods):
     """A numpy array that remembers how it was computed, so gradients can flow back.
 
     ``Tensor(data, requires_grad=False, dtype=None, label=None)``: Python numbers and lists
@@ -247,9 +248,14 @@ def check_unmodified(order):
         if op is not None and op.versions is not None:
             for x, seen in zip(op.parents, op.versions):
                 if x.version != seen:
-                    name = f"'{x.label}'" if x.label else f"of shape {x.shape}"
+                    base = x  # a view (W.T) shares its base's counter: name the base, e.g. 'weight'
+                    while base.label is None and base.op is not None and base.op.makes_view:
+                        base = base.op.parents[0]
+                    name = (f"'{base.label}'" if base.label else "a tensor") + f" of shape {base.shape}"
+                    name += f" (seen through its {x.op.name} view)" if base is not x else ""
+                    inside = f" (inside {' > '.join(s.name for s in op.scope)})" if op.scope else ""
                     raise RuntimeError(
-                        f"backward(): the tensor {name} was modified in place (version {seen} -> "
-                        f"{x.version}) after op '{op.name}' saved it for its backward rule, so its "
-                        f"gradients would be wrong. Run backward() before the optimiser step, or "
-                        f"compute the forward pass again.")
+                        f"backward(): {name} was modified in place (version {seen} -> {x.version}) "
+                        f"after op '{op.name}'{inside} saved it for its backward rule, so its "
+                        f"gradients would be wrong. Run backward() before the optimiser step or "
+                        f"load_state_dict, or compute the forward pass again.")
