@@ -9,7 +9,7 @@ Where to look:
     convert.py     user data to arrays and tensors (type promotion), axes, indices
     autodiff.py    grad() and gradcheck()
     draw.py        draw_graph(): pictures of the graph
-    steps.py       backward_steps(): the backward pass, one picture per step
+    steps.py       backward_steps(): forward and backward, step by step, on one picture
     nn.py, optim.py, datasets.py, serialization.py   layers and losses, SGD/Adam, data, save/load
     speed.py       the few speed tricks, each equal to a plain numpy expression
 """
@@ -35,4 +35,18 @@ __all__ = [
     "maximum", "minimum", "where", "exp", "log",
     "nn", "optim", "datasets", "save", "load",
     "draw_graph", "backward_steps",
+]
+
+# breadth (issue 14)
+from .ops import Op
+from .composites_layout import cat, concatenate, stack, split, chunk, pad
+from .composites_linalg import einsum, tensordot, outer, inner, dot
+from .composites_math import logaddexp, remainder
+from . import functional
+from .functional import jacobian, hessian, hvp, jvp, gradcheck_op
+
+__all__ += [
+    "Op", "cat", "concatenate", "stack", "split", "chunk", "pad",
+    "einsum", "tensordot", "outer", "inner", "dot", "logaddexp", "remainder",
+    "functional", "jacobian", "hessian", "hvp", "jvp", "gradcheck_op",
 ]
