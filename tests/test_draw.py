@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from tinygrad_edu import Tensor, nn, xor_demo
-from tinygrad_edu.draw import STYLE, Graph, RenderError, available_renderers, draw_graph
+from tinygrad_edu.draw import MAX_NODES, STYLE, Graph, GraphTooLarge, RenderError, available_renderers, draw_graph
 
 RENDERERS = ["dot", "pygraphviz"]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -72,7 +72,7 @@ def test_xor_graph_expanded_shows_the_primitives(xor_graph):
 
 def test_expand_depth_opens_one_level_at_a_time():
     x = Tensor([-1.0, 2.0], requires_grad=True, label="x")
-    y = x.sigmoid()  # sigmoid = exp(-softplus(-x)), softplus = log(e^(-m) + e^(x-m)) + m
+    y = x.sigmoid()  # sigmoid = exp(-softplus(-x)), softplus = log(1 + e^x) below 40, else x
     collapsed = draw_graph(y).source
     assert "<B>sigmoid</B>" in collapsed and "label=exp" not in collapsed
     one = draw_graph(y, expand=1).source
@@ -81,12 +81,12 @@ def test_expand_depth_opens_one_level_at_a_time():
     assert "softplus" not in full and "label=log" in full and "label=exp" in full
 
 
-def test_softplus_is_max_exp_and_log_when_expanded():
+def test_softplus_is_exp_log_and_a_select_when_expanded():
     x = Tensor([-1.0, 0.5, 3.0], requires_grad=True, label="x")
-    y = x.softplus()
+    y = x.softplus()  # where(x > 40, x, log(exp(where(x > 40, 0, x)) + 1))
     assert "<B>softplus</B>" in draw_graph(y).source
-    ops = set(re.findall(r"\[label=(\w+)", draw_graph(y, expand=True).source))
-    assert {"exp", "log", "add"} <= ops
+    ops = re.findall(r"\[label=(\w+)", draw_graph(y, expand=True).source)
+    assert sorted(ops) == ["add", "exp", "log", "where", "where"]
 
 
 def edge_count(source, a, b):
@@ -105,10 +105,13 @@ def test_a_labelled_constant_fed_to_a_collapsed_composite_is_its_input():
     assert {("y", "sub"), ("t", "sub")} <= edges
     assert edge_count(collapsed, "t", "sub") == 1 and edge_count(collapsed, "y", "sub") == 1
     assert f'fillcolor="{STYLE["input"][0]}"' in node_line(collapsed, "t")
-    # expanded, the picture shows what was computed: add with the constant −2, no t
+    # expanded, the picture shows what was computed, add with the constant −t = −2, and t
+    # with a dashed arrow to it (the negation was not recorded: t needs no gradient)
     expanded = draw_graph((y - t) ** 2, expand=True).source
-    assert "<B>t</B>" not in expanded and "<B>sub</B>" not in expanded
-    assert ("y", "add") in parse(expanded)[1] and "label=<-2>" in expanded
+    assert "<B>sub</B>" not in expanded
+    names, edges = parse(expanded)
+    assert {("y", "add"), ("−t", "add"), ("t", "−t")} <= edges
+    assert re.search(r"\t\w+ -> \w+ \[label=\" ·\(−1\), not recorded \"[^]]*style=dashed", expanded)
     # a tensor used twice (as sub's input and as mse_loss's target) is one box, one edge each
     twice = draw_graph(nn.mse_loss(y - t, t)).source
     assert twice.count("<B>t</B>") == 1
@@ -130,10 +133,10 @@ def test_the_target_of_a_loss_is_shown():
 
 def test_a_composites_own_constants_stay_hidden():
     x = Tensor([-1.0, 0.5, 3.0], requires_grad=True, label="x")
-    source = draw_graph(x.softplus()).source  # softplus makes m = max(x, 0) inside: not an argument
+    source = draw_graph(x.softplus()).source  # softplus makes constants (0, 1, 40) inside: not arguments
     names, edges = parse(source)
-    assert sorted(names.values()) == ["softplus", "t1", "x"]
-    assert edges == {("x", "softplus"), ("softplus", "t1")}
+    assert sorted(names.values()) == ["softplus", "softplus(x)", "x"]
+    assert edges == {("x", "softplus"), ("softplus", "softplus(x)")}
     assert "#eeeeee" not in source.split("label=<<TABLE BORDER=\"0\" CELLSPACING")[0]  # no constant box
 
 
@@ -157,12 +160,15 @@ def test_show_data_and_show_grad_can_be_turned_off(xor_graph):
     assert "(4, 2)" in source  # shapes stay
 
 
-def test_names_come_from_params_then_labels_then_generated():
+def test_names_come_from_params_then_labels_then_what_computed_them_then_generated():
     x = Tensor([1.0, 2.0], requires_grad=True)
     w = Tensor([3.0, 4.0], requires_grad=True, label="w")
     y = (x * w).sum()
     names, _ = parse(draw_graph(y, params={"x": x}).source)
-    assert {"x", "w", "t1", "t2"} <= set(names.values())
+    assert sorted(set(names.values())) == ["mul", "sum", "w", "x", "x·w", "Σ(x·w)"]
+    long = (x * w).exp().log().exp()  # exp(log(exp(x·w))) has 16+ characters: generated
+    names, _ = parse(draw_graph(long, params={"x": x}).source)
+    assert {"exp(x·w)", "log(exp(x·w))", "t1"} <= set(names.values())
     model = nn.MLP([2, 2, 1])
     out = model(Tensor(np.ones((3, 2)), label="X")).sum()
     for params in (model, model.named_parameters(), dict(model.named_parameters())):
@@ -202,14 +208,14 @@ def test_a_leaf_alone_and_non_tensors():
         draw_graph(np.ones(3))
 
 
-def test_ten_thousand_nodes_draw_without_recursion_error():
+def test_ten_thousand_nodes_draw_without_recursion_error_when_asked_to():
     x = Tensor(1.0, requires_grad=True, label="x")
     y = x
     for _ in range(5000):  # 5,000 add ops and 5,000 values
         y = y + x
     y.backward()
-    g = draw_graph(y, expand=True)
-    assert g.source.count("label=") >= 10_000
+    g = draw_graph(y, expand=True, max_nodes=10**9)
+    assert g.source.count("label=") == 10_001 + 1  # the boxes, the ellipses and the legend
     assert isinstance(g, Graph) and isinstance(g, __import__("graphviz").Digraph)
 
 
@@ -277,5 +283,80 @@ def test_forcing_a_missing_renderer_is_an_error(monkeypatch, tmp_path, xor_graph
     with pytest.raises(RenderError, match="no `dot` on PATH"):
         g.pipe(format="svg")
     g.render_with = "cairo"
-    with pytest.raises(ValueError, match="renderer must be"):
+    with pytest.raises(ValueError, match="render_with is 'cairo'; the renderer must be one of 'auto', 'dot', 'pygraphviz'"):
         g.pipe(format="svg")
+
+
+def test_a_bad_renderer_setting_names_the_environment_variable(monkeypatch, xor_graph):
+    _, loss = xor_graph
+    monkeypatch.setenv("TINYGRAD_EDU_RENDERER", "garbage")
+    g = draw_graph(loss)  # building needs no renderer
+    for render in (lambda: g.pipe(format="svg"), g._repr_svg_):
+        with pytest.raises(ValueError) as err:
+            render()
+        assert str(err.value) == ("the environment variable TINYGRAD_EDU_RENDERER is 'garbage'; the renderer must "
+                                  "be one of 'auto', 'dot', 'pygraphviz' (or leave it unset)")
+
+
+# ---------------------------------------------------------------------------------------
+# Names, labels and the size limit.
+# ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("label", [5, 2.5, b"x", ["z"], ("a",)])
+def test_a_label_that_is_not_a_string_is_a_clear_error(label):
+    x = Tensor([1.0, 2.0], requires_grad=True, label="x")
+    y = x * 2.0
+    y.label = label  # set after the constructor, which checks it
+    with pytest.raises(TypeError) as err:
+        draw_graph(y.sum())
+    assert f"draw_graph: a tensor's label must be a string, got {label!r} ({type(label).__name__})" in str(err.value)
+    assert "shape (2,)" in str(err.value)
+
+
+def test_a_param_name_that_is_not_a_string_is_a_clear_error():
+    x = Tensor([1.0], requires_grad=True)
+    with pytest.raises(TypeError, match=r"draw_graph: the names in params must be strings, got 7 \(int\)"):
+        draw_graph(x * 2.0, params={7: x})
+
+
+def test_expanded_xor_names_its_intermediates_and_keeps_the_target(xor_graph):
+    model, loss = xor_graph
+    source = draw_graph(loss, params=xor_demo.names(model), expand=True).source
+    names, edges = parse(source)
+    assert {"X@W1ᵀ", "z &lt;= 0", "h@w2ᵀ", "−y", "ŷ − y", "(ŷ − y)²", "Σ(ŷ − y)²"} <= set(names.values())
+    assert not [n for n in names.values() if re.fullmatch(r"t\d+", n)]  # nothing left unnamed
+    assert {("y", "−y"), ("−y", "add"), ("ŷ", "add"), ("z", '"&lt;="'), ("z &lt;= 0", "where")} <= edges
+    assert f'fillcolor="{STYLE["input"][0]}"' in node_line(source, "y")  # the target is data, in blue
+
+
+def chain(n, fan_out=False):
+    x = Tensor([[1.0, 2.0]], requires_grad=True, label="x")
+    y = x
+    for _ in range(n):
+        y = (y * 0.5).relu() + (x if fan_out else 1.0)
+    return y.sum()
+
+
+def test_a_graph_beyond_the_limit_is_refused_quickly_with_what_to_do():
+    import time
+
+    root = chain(300)  # 300 × 4 ops: 3,600 nodes expanded
+    start = time.perf_counter()
+    with pytest.raises(GraphTooLarge) as err:
+        draw_graph(root, expand=True)
+    assert time.perf_counter() - start < 2.0
+    text = str(err.value)
+    assert text.startswith("draw_graph: this graph is too large to draw: 3,603 boxes and ellipses")
+    assert f"more than the limit of {MAX_NODES:,} (max_nodes)" in text
+    assert "expand=False (size 2,403)" in text and "draw_graph(t) of an intermediate tensor" in text
+    assert "max_nodes=" in text
+    assert "<B>relu</B>" in draw_graph(root).source  # the advice works: collapsed, it draws
+    assert isinstance(err.value, ValueError)
+
+
+def test_arrows_that_pass_many_ranks_count_towards_the_limit():
+    # x feeds every one of 30 adds along a chain: Graphviz routes 30 long arrows past every
+    # rank between (4 s of layout here; 40 such adds took 150 s)
+    with pytest.raises(GraphTooLarge, match=r"333 boxes and ellipses and arrows that pass 3,720 ranks"):
+        draw_graph(chain(30, fan_out=True), expand=True)
+    draw_graph(chain(10, fan_out=True), expand=True)  # 10 are fine
+    draw_graph(chain(200), expand=True)  # and so is a plain chain of 2,400 nodes

@@ -1,242 +1,182 @@
-"""Backpropagation, one step at a time: ``backward_steps(root)`` and an HTML slide show.
+"""Backpropagation, one step at a time: ``backward_steps(root)`` and its step-through page.
 
 ``backward()`` visits the graph's tensors in reverse topological order, from the output
 back to the leaves. When it reaches a tensor, every op that used the tensor has already
 sent it a share of the gradient, so the tensor's gradient is complete; then the backward
-rule of the op that made the tensor runs and sends gradients on to that op's inputs.
+rule of the op that made the tensor runs and sends a share on to each of that op's inputs.
 
-``backward_steps`` shows exactly that walk: it asks the engine for its visiting order and
-gradients (``tensor.backprop``, the same function ``backward()`` uses) and draws one
-picture per visit, with the visited tensor and its op highlighted in yellow and the
-gradients known so far printed in red. No ``.grad`` is changed.
-
-``write_html(steps, path)`` puts the pictures in one self-contained web page with
-previous/next buttons and arrow keys, for a teacher to step through in a browser.
+``backward_steps`` shows exactly that walk. It asks the engine for its visiting order and
+gradients (``tensor.backprop``, the function ``backward()`` runs) and, for each visit, the
+shares the op's rule sends (the same rule, ``op.backward``, summed back to each input's
+shape by ``tensor.unbroadcast``, as the walk does). No ``.grad`` is changed. The result is
+a sequence of ``Step`` s, one per visit, and a web page (``write_html`` or, in Jupyter,
+the inline display) that plays the forward pass and then the backward pass on one picture
+laid out once: values appear in topological order, then gradients arrive as they are sent,
+with the arithmetic of each rule in the network's own names.
 """
 from __future__ import annotations
 
-import functools
 import html
-import inspect
-import re
 
-from .draw import build_graph
 from .modes import no_grad
-from .tensor import backprop, initial_gradient, topological_order
+from .picture import MAX_NODES, Picture, number_text
+from .step_math import rule_comment, rule_text
+from .tensor import backprop, check_unmodified, initial_gradient, topological_order, unbroadcast
 
-__all__ = ["backward_steps", "Step", "write_html"]
+__all__ = ["backward_steps", "Step", "Steps", "write_html"]
 
 
 class Step:
     """One visit of the backward pass.
 
     ``number`` (1-based) of ``total``; ``tensor``, the tensor visited; ``grad``, its complete
-    gradient ∂root/∂tensor; ``graph``, the picture (a ``graphviz.Digraph``); ``caption``,
-    what happens in words. Shows itself (caption and picture) in Jupyter.
+    gradient ∂root/∂tensor; ``shares``, the (input, share) pairs its op's rule sends (empty
+    for a leaf); ``caption``, what happens in words.
     """
 
-    def __init__(self, number, total, tensor, grad, graph, caption):
-        self.number, self.total = number, total
-        self.tensor, self.grad, self.graph, self.caption = tensor, grad, graph, caption
-
-    def svg(self):
-        """The picture as SVG text."""
-        return self.graph.pipe(format="svg", encoding="utf-8")
+    def __init__(self, number, total, tensor, grad, shares, caption):
+        self.number, self.total, self.tensor, self.grad = number, total, tensor, grad
+        self.shares, self.caption = shares, caption
 
     def _repr_html_(self):
-        return f"<p>{html.escape(self.caption)}</p>{_inline_svg(self.svg(), f's{self.number}-')}"
+        return f"<p>{html.escape(self.caption)}</p>"
 
     def __repr__(self):
         return f"<Step {self.number}/{self.total}: {self.caption}>"
 
 
-def backward_steps(root, gradient=None, *, show_data=True, rankdir="LR", params=None, expand=False):
-    """Yield a ``Step`` for each tensor the backward pass of ``root`` visits, in its order.
+class Steps:
+    """The backward pass of ``root`` as a sequence of ``Step`` s, plus what the page needs.
+
+    ``picture``: the ``Picture`` (boxes, names); ``grads``: {tensor: complete gradient};
+    ``forward``: the values the picture shows that ops computed, in the order they were
+    computed. ``write_html(path)`` writes the step-through page; in Jupyter the page shows
+    inline (a self-contained frame of plain HTML and JavaScript, no server).
+    """
+
+    def __init__(self, root, picture, steps, grads, show_data, rankdir):
+        self.root, self.picture, self.steps, self.grads = root, picture, steps, grads
+        self.show_data, self.rankdir = show_data, rankdir
+        self.forward = [t for node, t, kind, frames in picture.values if t.op is not None]
+
+    def __len__(self):
+        return len(self.steps)
+
+    def __getitem__(self, i):
+        return self.steps[i]
+
+    def __iter__(self):
+        return iter(self.steps)
+
+    def name(self, t):
+        """The name the picture shows for ``t`` (a number for a bare constant), or None if hidden."""
+        node = self.picture.node_of.get(id(t))
+        if node is None:
+            return None
+        name = self.picture.names[node]
+        return name if name is not None else number_text(t.data.reshape(-1)[0])
+
+    def html(self, title="Backpropagation, step by step", intro=""):
+        """The step-through page as one self-contained HTML text (inline SVG, no network)."""
+        from .step_page import page_html
+
+        return page_html(self, title, intro)
+
+    def write_html(self, path, title="Backpropagation, step by step", intro=""):
+        """Write the page to ``path``; returns its number of steps (forward and backward)."""
+        from .step_page import page_html
+
+        text, count = page_html(self, title, intro, count=True)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+        return count
+
+    def _repr_html_(self):
+        """Jupyter: the page in an inline frame (its own document, so its keys and ids are its own)."""
+        page = self.html()
+        return (f'<iframe srcdoc="{html.escape(page, quote=True)}" style="width:100%;height:720px;'
+                f'border:1px solid #ccc" title="backpropagation, step by step"></iframe>')
+
+    def __repr__(self):
+        return f"<Steps: {len(self.steps)} visits of the backward pass of {self.name(self.root)}>"
+
+
+def backward_steps(root, gradient=None, *, show_data=True, rankdir="LR", params=None, expand=False,
+                   max_nodes=MAX_NODES):
+    """The backward pass of ``root``, one ``Step`` per tensor it visits, in the engine's order.
 
     The arguments are those of ``backward`` (``gradient``) and of ``draw_graph``. The
     gradients are computed once, by the engine's own walk, and nothing is stored in
-    ``.grad``: the pictures show the gradients found up to each step.
+    ``.grad``. Returns a ``Steps`` (a sequence of ``Step``; ``.write_html(path)`` writes the
+    step-through page; Jupyter shows the page inline). Linear in the graph's size.
     """
     seed = initial_gradient(root, gradient, "backward_steps()")
     if params is not None and not isinstance(params, dict):  # read a generator only once
         params = dict(params.named_parameters() if hasattr(params, "named_parameters") else params)
+    picture = Picture(root, params=params, expand=expand, max_nodes=max_nodes, where="backward_steps")
     order = topological_order(root)
+    check_unmodified(order)
     with no_grad():
         grads = backprop(order, seed)
-    visits = [(t, grads[t]) for t in reversed(order) if t in grads]  # in the engine's order
-    found = {}  # id(tensor) -> gradient, for the tensors visited so far
-    for number, (t, g) in enumerate(visits, start=1):
-        found[id(t)] = g
-        graph = build_graph(root, show_data=show_data, show_grad=True, rankdir=rankdir, params=params,
-                       expand=expand, grads=found, highlight=t)
-        caption = _caption(t, root, graph, number, len(visits), seeded=gradient is not None)
-        yield Step(number, len(visits), t, g, graph, caption)
+        visits = [t for t in reversed(order) if t in grads]  # in the engine's order
+        sent = {}
+        for t in visits:
+            shares = []
+            if t.op is not None:
+                for x, share in zip(t.op.parents, t.op.backward(grads[t], t, *t.op.parents)):
+                    if share is not None and x.requires_grad:
+                        shares.append((x, unbroadcast(share, x)))
+            sent[t] = shares
+    result = Steps(root, picture, [], grads, show_data, rankdir)
+    received = {}  # tensor -> how many shares it has received so far
+    total = {}
+    for t in visits:
+        for x, _ in sent[t]:
+            total[x] = total.get(x, 0) + 1
+    for number, t in enumerate(visits, start=1):
+        caption = _caption(result, t, number, len(visits), total.get(t, 0), seeded=gradient is not None)
+        result.steps.append(Step(number, len(visits), t, grads[t], sent[t], caption))
+        for x, _ in sent[t]:
+            received[x] = received.get(x, 0) + 1
+    return result
 
 
-# ---------------------------------------------------------------------------------------
-# Captions: what happens at a step, in words.
-# ---------------------------------------------------------------------------------------
-def _caption(t, root, graph, number, total, seeded=False):
-    """Say what the engine does at this step: which gradient is now complete, which rule runs."""
-    name = _name(t, graph)
-    inside = f" (inside {graph.calls[id(t)].name})" if id(t) in graph.calls and id(t) in graph.names else ""
-    if t is root:
-        seed = "the gradient passed to backward" if seeded else f"∂{name}/∂{name} = 1"
-        text = f"Step {number}/{total}: start at the output {name}: its gradient is {seed} (the seed)."
+def output_name(steps):
+    """The name the captions give the output in ∂L/∂x: its own if short, else L."""
+    name = steps.name(steps.root)
+    return name if name and len(name) <= 8 and not any(c in name for c in " +−-·/@") else "L"
+
+
+def _caption(steps, t, number, total, shares, seeded=False):
+    """Say what the engine does at this visit: whose gradient is complete, which rule runs."""
+    L = output_name(steps)
+    name = steps.name(t)
+    call = steps.picture.inside.get(id(t))
+    head = f"Step {number}/{total}: "
+    if name is None:
+        return (head + f"inside {call.name if call else 'a collapsed call'}, the backward rule of {t.op.name} "
+                f"runs on a value the picture hides (expand=True draws it): {rule_comment(type(t.op)) or t.op.name}.")
+    if t is steps.root:
+        text = head + f"start at the output {name}: " + (
+            "its gradient is the one passed to backward (the seed)." if seeded else f"∂{L}/∂{L} = 1 (the seed).")
     else:
-        text = (f"Step {number}/{total}: the gradient of {name}{inside} is complete: all the ops that "
-                f"used {name} have sent their shares back (and they add up).")
-    op = t.op
-    if id(t) not in graph.names:  # drawn inside a collapsed node: say less
-        rule = _rule_comment(type(op))
-        return (f"Step {number}/{total}: inside {graph.calls[id(t)].name}, the backward rule of {op.name} "
-                f"runs on a value that the collapsed node hides (expand=True draws it)"
-                + (f": {rule}." if rule else "."))
-    if op is None:
+        got = f"its {shares} shares added up" if shares > 1 else "its one share"
+        text = head + f"the gradient of {name} is complete ({got})."
+    if t.op is None:
         kind = "a parameter" if t.requires_grad else "an input"
         return text + f" {name} is a leaf ({kind}): backward() stores the gradient in {name}.grad."
-    inputs = [_name(p, graph) for p in op.parents]
-    args = _rule_arguments(type(op))
-    said = f"{name} = {op.name}({', '.join(inputs)})"
-    if len(args) == len(inputs) + 1:
-        said += f"; ops.py writes it {args[0]} = {op.name}({', '.join(args[1:])})"
-    rule = _rule_comment(type(op))
-    uses = [n for n, p in zip(inputs, op.parents) if p.requires_grad]
-    receivers = [n + (" (twice: the two results add up)" if uses.count(n) > 1 else "") for n in dict.fromkeys(uses)]
-    return (text + f" Backward rule of {op.name}: {said}" + (f": {rule}" if rule else "") +
-            f". By the chain rule it multiplies the gradient of {name} by these derivatives and sends "
-            f"the results to {', '.join(receivers)}.")
-
-
-def _name(t, graph):
-    """The name the picture shows for ``t`` (or what computed it, when it is hidden)."""
-    if id(t) in graph.names:
-        return graph.names[id(t)]
-    return f"a value inside {graph.calls[id(t)].name}" if id(t) in graph.calls else "a value"
-
-
-@functools.lru_cache(maxsize=None)
-def _rule_arguments(op_class):
-    """The names an op's backward rule gives its output and inputs: ('z', 'x', 'y') for add."""
-    try:
-        names = list(inspect.signature(op_class.backward).parameters)
-    except (TypeError, ValueError):
-        return ()
-    return tuple(names[2:])  # skip self and g
-
-
-@functools.lru_cache(maxsize=None)
-def _rule_comment(op_class):
-    """The comment of an op's backward rule in ops.py (the derivative in math), if any:
-    the comment on its ``def`` line, else the first block of comment lines in its body."""
-    try:
-        lines = inspect.getsource(op_class.backward).splitlines()
-    except (OSError, TypeError):
-        return ""
-    comment = []
-    for number, line in enumerate(lines):
-        code, hash_, text = line.partition("#")
-        if hash_ and (number == 0 or comment or not code.strip() or "∂" in text):
-            comment.append(text.strip())
-            if code.strip():  # a comment after code is one line long
-                break
-        elif comment:
-            break
-    return re.sub(r"\s+", " ", " ".join(comment)).strip()
-
-
-# ---------------------------------------------------------------------------------------
-# The web page.
-# ---------------------------------------------------------------------------------------
-def _inline_svg(svg, prefix):
-    """SVG text ready to sit inside HTML: no XML header, and ids made unique with ``prefix``."""
-    svg = svg[svg.index("<svg"):]
-    return re.sub(r'\bid="', f'id="{prefix}', svg)
+    names = {id(p): steps.name(p) for p in (t, *t.op.parents)}
+    inputs = ", ".join(n or "?" for n in (names[id(p)] for p in t.op.parents))
+    return text + f" Backward rule of {t.op.name}, {name} = {t.op.name}({inputs}): {rule_text(t, names, L)}."
 
 
 def write_html(steps, path, title="Backpropagation, step by step", intro=""):
-    """Write the steps as one self-contained HTML page (inline SVG, no network access).
+    """Write the step-through page of ``steps`` (what ``backward_steps`` returned) to ``path``.
 
-    Buttons and the arrow keys go back and forth; Home and End jump to the first and last
-    step; ``f`` (or the button) switches between fitting the picture to the window and
-    its natural size (the default, scrolled to the highlighted node). Returns the number of
-    steps.
+    One picture, laid out once: the steps change only its text and colours. Buttons and the
+    arrow keys go back and forth, Home and End jump to the ends, clicking a number explains
+    that element, ``p`` toggles presenter mode. Returns the number of steps on the page.
     """
-    slides = []
-    for step in steps:
-        slides.append(
-            f'<section class="step" hidden><p class="caption">{html.escape(step.caption)}</p>'
-            f'<div class="picture">{_inline_svg(step.svg(), f"s{step.number}-")}</div></section>'
-        )
-    page = _PAGE.format(title=html.escape(title), intro=html.escape(intro), slides="\n".join(slides))
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(page)
-    return len(slides)
-
-
-_PAGE = """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>{title}</title>
-<style>
-  body {{ font-family: Helvetica, Arial, sans-serif; margin: 0 1.5em; color: #212121; }}
-  header {{ position: sticky; top: 0; background: white; padding: 0.6em 0; border-bottom: 1px solid #ddd; }}
-  h1 {{ font-size: 1.3em; margin: 0.2em 0; }}
-  .intro {{ margin: 0.2em 0 0.5em; color: #555; }}
-  button {{ font-size: 1em; padding: 0.3em 0.9em; margin-right: 0.4em; cursor: pointer; }}
-  #counter {{ font-weight: bold; margin: 0 0.8em; }}
-  .caption {{ font-size: 1.1em; line-height: 1.45; max-width: 70em; background: #fffde7;
-             border-left: 5px solid #d50000; padding: 0.5em 0.8em; }}
-  .picture {{ overflow: auto; }}
-  body.fit .picture svg {{ max-width: 100%; height: auto; }}
-  .keys {{ color: #777; font-size: 0.9em; }}
-</style>
-</head>
-<body>
-<header>
-  <h1>{title}</h1>
-  <p class="intro">{intro}</p>
-  <button id="prev" title="previous step (left arrow)">&#9664; Previous</button>
-  <span id="counter"></span>
-  <button id="next" title="next step (right arrow)">Next &#9654;</button>
-  <button id="zoom" title="fit to window / natural size (f)">Fit to window</button>
-  <span class="keys">keys: &larr; &rarr; Home End f</span>
-</header>
-{slides}
-<script>
-(function () {{
-  var steps = document.querySelectorAll("section.step");
-  var current = 0;
-  function show(i) {{
-    current = Math.max(0, Math.min(steps.length - 1, i));
-    steps.forEach(function (s, k) {{ s.hidden = (k !== current); }});
-    document.getElementById("counter").textContent = "step " + (current + 1) + " / " + steps.length;
-    var node = steps[current].querySelector(".current");
-    if (node && !document.body.classList.contains("fit")) {{
-      node.scrollIntoView({{block: "nearest", inline: "center"}});
-    }}
-  }}
-  function zoom() {{
-    var fit = document.body.classList.toggle("fit");
-    document.getElementById("zoom").textContent = fit ? "Natural size" : "Fit to window";
-    show(current);
-  }}
-  document.getElementById("prev").onclick = function () {{ show(current - 1); }};
-  document.getElementById("next").onclick = function () {{ show(current + 1); }};
-  document.getElementById("zoom").onclick = zoom;
-  document.addEventListener("keydown", function (e) {{
-    if (e.key === "ArrowRight" || e.key === "PageDown") {{ show(current + 1); }}
-    else if (e.key === "ArrowLeft" || e.key === "PageUp") {{ show(current - 1); }}
-    else if (e.key === "Home") {{ show(0); }}
-    else if (e.key === "End") {{ show(steps.length - 1); }}
-    else if (e.key === "f") {{ zoom(); }}
-    else {{ return; }}
-    e.preventDefault();
-  }});
-  show(0);
-}})();
-</script>
-</body>
-</html>
-"""
+    if not isinstance(steps, Steps):
+        raise TypeError(f"write_html: expected what backward_steps() returned, got {type(steps).__name__}")
+    return steps.write_html(path, title=title, intro=intro)

@@ -297,14 +297,14 @@ def part4_linear(seed, lr, out=print, steps=LINEAR_STEPS):
 
 
 def part5_steps(path, seed, out=print, rankdir="LR"):
-    """Write the step-through page of the backward pass, for the network at its random start."""
+    """Write the step-through page (forward, then backward) for the network at its random start."""
     model = random_start(seed)
     *_, loss = loss_graph(model)
     steps = backward_steps(loss, params=names(model), expand=True, rankdir=rankdir)
-    intro = (f"The lecture's XOR network at its random start (seed {seed}), every op drawn: "
-             "each step is one tensor that backward() visits, in the engine's order. Yellow: the "
-             "value whose gradient is now complete and the op whose backward rule runs; red: gradients.")
-    out(f"\n5. The backward pass, step by step (the network at its random start, seed {seed}):")
+    intro = (f"The lecture's XOR network at its random start (seed {seed}), every op drawn: first the "
+             "forward pass, then the backward pass, one backward rule per step, in the engine's order; "
+             "click a number to see its arithmetic.")
+    out(f"\n5. The forward and backward pass, step by step (the network at its random start, seed {seed}):")
     try:
         count = write_html(steps, path, title="XOR: backpropagation, step by step", intro=intro)
     except RenderError as e:
