@@ -1,9 +1,11 @@
 """Depth and width: MLPs of a few shapes on three interleaved spirals.
 
-A feedforward network is a chain of layers, f(x) = f3(f2(f1(x))): the length of the chain
-is its depth, the size of the hidden layers its width. This example trains ReLU MLPs of
-depth 1, 2 and 3 and widths 2, 4 and 16 (and a linear model, depth 0) on the same data,
-and prints a table and draws a picture of their accuracies and decision regions.
+A feedforward network is a chain of layers, f(x) = f3(f2(f1(x))). As the lecture defines
+them, the length of the chain is the network's depth (here 3), and the size of the hidden
+layers (f1 and f2: the layers whose outputs the data gives no target for) is its width.
+This example trains ReLU MLPs of depth 2, 3 and 4 (one to three hidden layers) and widths
+2, 4 and 16, and a linear model (depth 1: no hidden layer), on the same data, and prints a
+table and draws a picture of their accuracies and decision regions.
 
     python examples/depth_and_width.py [--out DIR] [--quick]
 
@@ -14,9 +16,12 @@ the narrow ones depend on it (a few dead ReLUs are a large part of a width-2 net
 # # Depth and width
 #
 # nn.MLP([2, w, w, 3]) is the chain f⁽³⁾(f⁽²⁾(f⁽¹⁾(x))) with
-# f⁽ˡ⁾(h) = ReLU(W⁽ˡ⁾h + b⁽ˡ⁾) for the hidden layers and no activation on the last,
-# whose 3 outputs are the logits of the 3 classes (cross-entropy loss).
-# Depth = number of hidden layers, width = their size; depth 0 is softmax regression.
+# f⁽ˡ⁾(h) = ReLU(W⁽ˡ⁾h + b⁽ˡ⁾) for the hidden layers f⁽¹⁾, f⁽²⁾ and no activation on the
+# last, whose 3 outputs are the logits of the 3 classes (cross-entropy loss).
+# The lecture's terms: the *depth* is the length of the chain, here 3 (one more than the
+# number of hidden layers); the *width* is the size w of the hidden layers. The layers
+# between input and output are *hidden* because the training data shows no desired
+# output for them. Depth 1, a chain of one layer, is softmax regression: no hidden layer.
 
 # %%
 import numpy as np
@@ -30,8 +35,14 @@ CLASSES = 3
 
 
 def make_model(depth, width):
-    """depth hidden layers of the given width, ReLU after each, between 2 inputs and 3 logits."""
-    return nn.MLP([2] + [width] * depth + [CLASSES], activation="relu")
+    """A chain of ``depth`` layers: ``depth − 1`` hidden layers of ``width`` ReLU units each,
+    between 2 inputs and 3 logits (depth 1 is a single linear layer; ``width`` is unused)."""
+    return nn.MLP([2] + [width] * (depth - 1) + [CLASSES], activation="relu")
+
+
+def depth_of(model):
+    """The lecture's depth: the number of layers in the chain (the Linear layers of the MLP)."""
+    return sum(isinstance(layer, nn.Linear) for layer in model.layers)
 
 
 def predict(model, X):
@@ -56,12 +67,14 @@ def run(depth, width, train, test, steps):
     losses = _common.train(lambda: nn.cross_entropy(model(X_t), y),
                            optim.Adam(model.parameters(), lr=0.02), steps, show=False)
     row = {
-        "depth": depth, "width": width if depth else 0, "parameters": n_parameters(model),
+        "depth": depth_of(model), "hidden_layers": depth_of(model) - 1, "width": width if depth > 1 else None,
+        "parameters": n_parameters(model),
         "final_loss": losses[-1],
         "train_accuracy": float(np.mean(predict(model, X) == y)),
         "test_accuracy": float(np.mean(predict(model, X_test) == y_test)),
     }
-    print(f"  {depth:>5}  {row['width'] or '-':>5}  {row['parameters']:>10}  {row['final_loss']:>10.4f}"
+    print(f"  {row['depth']:>5}  {row['hidden_layers']:>6}  {row['width'] or '-':>5}  {row['parameters']:>10}"
+          f"  {row['final_loss']:>10.4f}"
           f"  {row['train_accuracy']:>9.1%}  {row['test_accuracy']:>8.1%}", flush=True)
     return row, model
 
@@ -72,13 +85,13 @@ def plot(plt, rows, models, depths, widths, train, out):
     fig = plt.figure(figsize=(10, 6.4))
     grid = fig.add_gridspec(len(depths), len(widths) + 2, width_ratios=[2.2, 0.3] + [1] * len(widths))
     ax = fig.add_subplot(grid[:, 0])  # accuracy against width, one line per depth
-    linear = next(r for r in rows if r["depth"] == 0)
-    ax.axhline(linear["test_accuracy"], color="gray", ls="--", label="depth 0 (linear)")
+    linear = next(r for r in rows if r["depth"] == 1)
+    ax.axhline(linear["test_accuracy"], color="gray", ls="--", label="depth 1 (linear)")
     for d in depths:
         acc = [r["test_accuracy"] for r in rows if r["depth"] == d]
-        ax.plot(widths, acc, "o-", label=f"depth {d}")
+        ax.plot(widths, acc, "o-", label=f"depth {d} ({d - 1} hidden)")
     ax.set(xscale="log", xticks=widths, xticklabels=[str(w) for w in widths], ylim=(0, 1.02),
-           xlabel="width (hidden units per layer)", ylabel="test accuracy", title="Accuracy on fresh test points")
+           xlabel="width (units per hidden layer)", ylabel="test accuracy", title="Accuracy on fresh test points")
     ax.minorticks_off()
     ax.grid(alpha=0.4)
     ax.legend(fontsize=8, loc="lower right")
@@ -96,16 +109,17 @@ def plot(plt, rows, models, depths, widths, train, out):
 def main(argv=None):
     args = _common.parse_args(argv, __doc__)
     if args.quick:
-        n, steps, depths, widths = 150, 300, (1, 2), (2, 16)
+        n, steps, depths, widths = 150, 300, (2, 3), (2, 16)
     else:
-        n, steps, depths, widths = 300, 600, (1, 2, 3), (2, 4, 16)
+        n, steps, depths, widths = 300, 600, (2, 3, 4), (2, 4, 16)
     train = tg.datasets.make_spirals(n, classes=CLASSES, seed=0)
     test = tg.datasets.make_spirals(n, classes=CLASSES, seed=1)  # fresh points, same spirals
 
     print(f"{n} training points, {steps} Adam steps per model")
-    print(f"  {'depth':>5}  {'width':>5}  {'parameters':>10}  {'final loss':>10}  {'train acc':>9}  {'test acc':>8}")
+    print(f"  {'depth':>5}  {'hidden':>6}  {'width':>5}  {'parameters':>10}  {'final loss':>10}"
+          f"  {'train acc':>9}  {'test acc':>8}")
     rows, models = [], []
-    for depth, width in [(0, 0)] + [(d, w) for d in depths for w in widths]:
+    for depth, width in [(1, None)] + [(d, w) for d in depths for w in widths]:
         row, model = run(depth, width, train, test, steps)
         rows.append(row)
         models.append(model)
