@@ -26,7 +26,8 @@ except ImportError:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 INSTALL_PLOT = 'pip install "tinygrad_edu[plot]"'
-DPI = 80  # small PNGs: the tutorial commits them
+DPI = 80  # small PNGs: the tutorial commits them (--projector raises it)
+PROJECTOR_DPI, PROJECTOR_FONT = 150, 14  # --projector: sharp at 1920 px wide, text readable from the back
 CLASS_COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"]  # blue, red, green, purple
 
 
@@ -38,21 +39,31 @@ def _in_notebook():
 # The command line.
 # ---------------------------------------------------------------------------------------
 def parse_args(argv, doc):
-    """Parse ``--out DIR`` and ``--quick``; ``doc`` is the example's docstring (for --help).
+    """Parse ``--out DIR``, ``--quick`` and ``--projector``; ``doc`` is the example's docstring.
 
     In a notebook ``argv=None`` means no arguments (the kernel's own argv is not ours).
     The ``--out`` folder is created.
     """
+    global DPI
     parser = argparse.ArgumentParser(
         description=doc.strip().splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--out", default=".", help="folder for the pictures (default: the current folder)")
     parser.add_argument("--quick", action="store_true", help="few steps and little data (for the tests)")
+    parser.add_argument("--projector", action="store_true",
+                        help=f"pictures for a lecture hall: {PROJECTOR_DPI} dpi and {PROJECTOR_FONT}-pt text")
     if argv is None and _in_notebook():
         argv = []
     args = parser.parse_args(argv)
     args.out = Path(args.out)
+    if args.out.exists() and not args.out.is_dir():
+        parser.error(f"argument --out: {args.out} is a file; give a folder for the pictures")
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.projector:
+        DPI = PROJECTOR_DPI
+        plt = pyplot()  # None without matplotlib: then there are no pictures to enlarge
+        if plt is not None:
+            plt.rcParams.update({"font.size": PROJECTOR_FONT})
     return args
 
 

@@ -237,3 +237,25 @@ def test_every_example_has_cells_quick_mode_and_main():
         assert text.count("# %%") >= 3, f"{path.name}: notebook cells"
         assert "def main(argv=None)" in text and 'if __name__ == "__main__":' in text, path.name
         assert "_common.parse_args" in text, f"{path.name}: --out/--quick through _common"
+
+
+def test_projector_pictures_are_larger_and_sharper(tmp_path):
+    """--projector: the same picture at 150 dpi with 14-pt text, for a lecture hall."""
+    pytest.importorskip("matplotlib")
+    from PIL import Image
+
+    sizes = {}
+    for flag in ([], ["--projector"]):
+        out = tmp_path / ("big" if flag else "small")
+        subprocess.run([sys.executable, str(EXAMPLES / "activations.py"), "--quick", "--out", str(out), *flag],
+                       check=True, capture_output=True, timeout=120)
+        sizes[bool(flag)] = Image.open(out / "activations.png").size
+    assert sizes[True][0] == pytest.approx(sizes[False][0] * 150 / 80, rel=0.02)
+
+
+def test_out_pointing_at_a_file_is_a_one_line_error(tmp_path):
+    target = tmp_path / "a_file"
+    target.write_text("x")
+    run = subprocess.run([sys.executable, str(EXAMPLES / "activations.py"), "--quick", "--out", str(target)],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2 and "is a file" in run.stderr and "Traceback" not in run.stderr
