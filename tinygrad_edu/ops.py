@@ -30,7 +30,7 @@ class Op:
 
     differentiable = True  # False for comparisons: their output never requires grad
     saves_inputs = True  # does backward read the inputs' values? (then in-place changes are caught)
-    makes_view = False  # is the output a view of the first input's memory? (then it shares its version)
+    makes_view = False  # is the output a view of the first input's memory? (then its version is its base's)
     recorded = True  # False for detach: its output starts a graph of its own
     parents = scope = versions = None  # set when the node is recorded
 
@@ -58,10 +58,10 @@ class Op:
                 if t.requires_grad:  # the result depends on something trainable: record
                     op.parents, op.scope = inputs, modes.scope
                     if cls.saves_inputs:
-                        op.versions = [x.counter[0] for x in inputs]
+                        op.versions = [x.version for x in inputs]
                     out.op, out.requires_grad = op, cls.differentiable
-                    if cls.makes_view:
-                        out.counter = inputs[0].counter
+                    if cls.makes_view:  # shares memory with its input: counts the base's changes
+                        out.base = inputs[0] if inputs[0].base is None else inputs[0].base
                     break
         if modes.tracer is not None:  # tg.compile is tracing: it sees every op, constants too
             modes.tracer.record(op, params, inputs, out)

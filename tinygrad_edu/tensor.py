@@ -33,7 +33,7 @@ class Tensor(TensorMethods, MoreTensorMethods):
     data become float64 unless ``dtype`` says otherwise. A numpy array is not copied.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "label", "op", "counter", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "label", "op", "changes", "base", "__weakref__")
     __hash__ = object.__hash__  # == is elementwise, so tensors hash by identity
 
     def __init__(self, data, requires_grad=False, dtype=None, label=None):
@@ -44,24 +44,28 @@ class Tensor(TensorMethods, MoreTensorMethods):
             raise TypeError(f"Tensor(): only float tensors can require grad, got dtype {self.data.dtype}")
         if label is not None and not isinstance(label, str):
             raise TypeError(f"Tensor(): label must be a string, got {convert.short(label)}")
-        self.grad, self.requires_grad, self.label, self.op, self.counter = None, bool(requires_grad), label, None, [0]
+        self.grad, self.requires_grad, self.label, self.op = None, bool(requires_grad), label, None
+        self.changes, self.base = 0, None
 
     @classmethod
     def wrap(cls, data, op=None, requires_grad=False):
         """The engine's own constructor: ``data`` must already be an ndarray (no checks, no copy)."""
         t = object.__new__(cls)
-        t.data, t.grad, t.requires_grad, t.label, t.op, t.counter = data, None, requires_grad, None, op, [0]
+        t.data, t.grad, t.requires_grad, t.label, t.op, t.changes, t.base = data, None, requires_grad, None, op, 0, None
         return t
 
     @property
     def version(self):
         """How many times the engine changed this tensor's numbers in place (optimiser steps,
-        ``load_state_dict``). A view (``W.T``, a reshape) shares the counter of its base."""
-        return self.counter[0]
+        ``load_state_dict``). A view (``W.T``, a reshape) counts the changes of its ``base``."""
+        return self.changes if self.base is None else self.base.changes
 
     @version.setter
     def version(self, value):
-        self.counter[0] = value
+        if self.base is None:
+            self.changes = value
+        else:
+            self.base.changes = value
 
     shape = property(lambda self: self.data.shape, doc="The shape, as numpy's.")
     ndim = property(lambda self: self.data.ndim, doc="The number of dimensions.")
@@ -80,9 +84,9 @@ class Tensor(TensorMethods, MoreTensorMethods):
         the leaf, a reference cycle, as in PyTorch; ``tg.grad`` avoids it).
         """
         seed = initial_gradient(self, gradient, "backward()")
-        order = topological_order(self)
-        check_unmodified(order)
         with speed.collector_paused(), set_grad_enabled(create_graph):
+            order = topological_order(self)
+            check_unmodified(order)
             grads = backprop(order, seed)
             for t, g in grads.items():
                 t.grad = g if t.grad is None else t.grad + g
