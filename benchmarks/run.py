@@ -31,7 +31,7 @@ if __package__ in (None, ""):  # run as a script: python benchmarks/run.py
 from benchmarks import harness, tasks as tasks_mod  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-IMPLS = ("floor", "engine", "torch")
+IMPLS = ("floor", "engine", "engine-compiled", "torch")
 
 # glibc malloc: with its default (dynamic) thresholds, a process that frees ~1 MiB arrays
 # every step hands the memory back to the kernel and faults it in again on the next step.
@@ -52,6 +52,13 @@ TARGETS = [
     ("T5", "engine/floor", 2.5),
     ("T6", "linearity", 1.3), ("T6b", "engine/torch", 1.0),
     ("T7", "engine/floor", 3.0),
+    # issue 10, tg.compile: ratios of medians, and the first (tracing) step in eager steps
+    ("T1", "engine-compiled/floor", 2.0), ("T1", "engine-compiled/torch", 0.4),
+    ("T2", "engine-compiled/floor", 1.6), ("T3", "engine-compiled/floor", 1.2),
+    ("T4", "engine-compiled/floor", 1.05), ("T5", "engine-compiled/floor", 1.5),
+    ("T7", "engine-compiled/floor", 1.5),
+    ("T1", "trace/engine", 20.0), ("T2", "trace/engine", 20.0), ("T3", "trace/engine", 20.0),
+    ("T4", "trace/engine", 20.0),
 ]
 
 
@@ -81,7 +88,7 @@ def load_impls(names, log):
     mods, skipped = {}, {}
     for name in names:
         try:
-            mod = importlib.import_module(f"benchmarks.impl_{name}")
+            mod = importlib.import_module(f"benchmarks.impl_{name.replace('-', '_')}")
             why = mod.available()
         except ImportError as e:
             why = f"not importable: {e}"
@@ -145,10 +152,10 @@ def _run_task(task, cfg, mods, log):
     """Check every implementation's first step against the floor's, then time them all."""
     budget_s, min_samples, rounds, warmup_s = cfg.budget()
     log(f"  {task.name}: {task.title}")
-    objs, checks, errors, reference = {}, {}, {}, None
+    objs, checks, errors, reference, first = {}, {}, {}, None, {}
     for name, mod in mods.items():
         try:
-            obj, result = _build_and_first_step(task, mod)
+            obj, result, first[name] = _build_and_first_step(task, mod)
         except Exception as e:  # an implementation that cannot run a task is reported, not fatal
             errors[name] = f"{type(e).__name__}: {e}"
             log(f"    {name}: ERROR {errors[name]}")
@@ -174,7 +181,7 @@ def _run_task(task, cfg, mods, log):
     ) if objs else {}
     impl_results = {}
     for name in mods:
-        r = {"check": checks.get(name), "error": errors.get(name)}
+        r = {"check": checks.get(name), "error": errors.get(name), "first_step_s": first.get(name)}
         r.update(timings.get(name, {}))
         impl_results[name] = r
     res = {"title": task.title, "kind": task.kind, "impls": impl_results}
@@ -185,18 +192,23 @@ def _run_task(task, cfg, mods, log):
 
 
 def _build_and_first_step(task, mod):
-    """Build ``mod``'s implementation of ``task`` and run one step: (object, results to check)."""
+    """Build ``mod``'s implementation of ``task`` and run one step: (object, results to check,
+    seconds the first step took; for engine-compiled that step traces and compiles)."""
+    clock = time.perf_counter
     if task.kind == "mlp":
         X, y = tasks_mod.mlp_data(task)
         obj = mod.MLP(task, X, y, tasks_mod.mlp_weights(task))
+        t0 = clock()
         loss = obj.step()
-        return obj, [loss, *obj.params()]
+        return obj, [loss, *obj.params()], clock() - t0
     if task.kind == "act":
         x, g = tasks_mod.act_data(task)
         obj = mod.Act(task, x, g)
-        return obj, list(obj.step())
-    obj = mod.Chain(task)
-    return obj, list(obj.step())
+    else:
+        obj = mod.Chain(task)
+    t0 = clock()
+    result = list(obj.step())
+    return obj, result, clock() - t0
 
 
 def _memory_task(cfg, mods, log):
@@ -245,11 +257,21 @@ def linearity(run, impl="engine"):
     return (tb / b["length"]) / (ta / a["length"])
 
 
+def first_step_ratio(run, task, impl="engine-compiled", per="engine"):
+    """The first step of ``impl`` (tracing, for engine-compiled) in steady steps of ``per``."""
+    t = run["tasks"].get(task)
+    first = (((t or {}).get("impls") or {}).get(impl) or {}).get("first_step_s")
+    steady = _value(t, per)
+    return first / steady if first and steady else None
+
+
 def evaluate_targets(run):
     rows = []
     for task, metric, limit in TARGETS:
         if metric == "linearity":
             value = linearity(run)
+        elif metric == "trace/engine":
+            value = first_step_ratio(run, task)
         else:
             num, den = metric.split("/")
             value = ratio(run, task, num, den)
@@ -286,8 +308,9 @@ def format_table(run, label=""):
     lines = []
     if label:
         lines.append(f"**{label}**\n")
-    lines.append("| task | floor (numpy) | engine | torch | engine/floor | engine/torch | targets |")
-    lines.append("| --- | ---: | ---: | ---: | ---: | ---: | --- |")
+    lines.append("| task | floor (numpy) | engine | engine-compiled | torch | engine/floor | engine/torch "
+                 "| compiled/floor | compiled/torch | targets |")
+    lines.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
     for name, t in run["tasks"].items():
         fmt = _fmt_bytes if t.get("kind") == "memory" else _fmt_s
         cells = []
@@ -306,7 +329,9 @@ def format_table(run, label=""):
                        for x in by_task.get(name, []))
         lines.append(f"| {name} {t['title']} | {' | '.join(cells)} | "
                      f"{_fmt_ratio(ratio(run, name, 'engine', 'floor'))} | "
-                     f"{_fmt_ratio(ratio(run, name, 'engine', 'torch'))} | {tg} |")
+                     f"{_fmt_ratio(ratio(run, name, 'engine', 'torch'))} | "
+                     f"{_fmt_ratio(ratio(run, name, 'engine-compiled', 'floor'))} | "
+                     f"{_fmt_ratio(ratio(run, name, 'engine-compiled', 'torch'))} | {tg} |")
     n_pass = sum(t["status"] == "PASS" for t in targets)
     lines.append(f"\ntargets met: {n_pass}/{len(targets)}")
     return "\n".join(lines)
@@ -342,7 +367,7 @@ def plot(runs, path):
         width = 0.8 / len(IMPLS)
         for i, impl in enumerate(IMPLS):
             vals = [_value(run["tasks"][n], impl) or 0 for n in names]
-            ax.bar([k + (i - 1) * width for k in range(len(names))], vals, width, label=impl)
+            ax.bar([k + (i - (len(IMPLS) - 1) / 2) * width for k in range(len(names))], vals, width, label=impl)
         for k, n in enumerate(names):  # engine/floor above the engine's bar
             r, top = ratio(run, n, "engine", "floor"), _value(run["tasks"][n], "engine")
             if r and top:
@@ -388,7 +413,7 @@ def parse_args(argv=None):
     p.add_argument("--blas", choices=("both", "env", "unset"), default=None,
                    help="OPENBLAS_CORETYPE as set (env), unset, or both (default: both; env with --quick)")
     p.add_argument("--tasks", default="", help="comma-separated subset, e.g. T1,T2,T6 (default: all)")
-    p.add_argument("--impls", default=",".join(IMPLS), help="comma-separated subset of floor,engine,torch")
+    p.add_argument("--impls", default=",".join(IMPLS), help="comma-separated subset of floor,engine,engine-compiled,torch")
     p.add_argument("--threads", type=int, default=0, help="threads for numpy's BLAS and torch (default: all CPUs)")
     p.add_argument("--malloc", choices=("tuned", "default"), default="tuned",
                    help="tuned: fixed glibc malloc thresholds in the child (default); default: glibc's own")

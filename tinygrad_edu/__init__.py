@@ -21,6 +21,7 @@ from .modes import detect_anomaly, enable_grad, is_grad_enabled, no_grad, set_gr
 from .ops import maximum, where
 from .random import manual_seed
 from .tensor import Tensor
+from .compiler import compile, CompileError  # noqa: A004 - tg.compile, as torch.compile
 from . import nn, optim, datasets
 from .serialization import save, load
 from .speed import keep_freed_arrays_in_the_heap as _keep_freed_arrays_in_the_heap
@@ -34,7 +35,7 @@ __all__ = [
     "grad", "gradcheck", "GradcheckError", "manual_seed",
     "maximum", "minimum", "where", "exp", "log",
     "nn", "optim", "datasets", "save", "load",
-    "draw_graph", "backward_steps",
+    "draw_graph", "backward_steps", "compile", "CompileError",
 ]
 
 # breadth (issue 14)

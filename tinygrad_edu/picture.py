@@ -110,6 +110,10 @@ class Picture:
     def __init__(self, root, params=None, expand=False, max_nodes=MAX_NODES, where="draw_graph"):
         if not isinstance(root, Tensor):
             raise TypeError(f"{where}: expected a Tensor, got {type(root).__name__}")
+        if expand:  # a tg.compile call is one node; expanded, its traced primitives again
+            from .compiler_draw import expand_compiled_calls
+
+            root = expand_compiled_calls(root)
         self.root, self.where = root, where
         tensors = self.tensors = all_tensors(root)
         index = self.index = {id(t): i for i, t in enumerate(tensors)}
