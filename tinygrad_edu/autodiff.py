@@ -1,8 +1,6 @@
 """Functions on top of the graph walk: ``grad`` (gradients as functions) and ``gradcheck``."""
 from __future__ import annotations
 
-import weakref
-
 import numpy as np
 
 from .modes import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
@@ -51,25 +49,18 @@ def grad(f, argnums=0):
                 order = topological_order(out)
                 check_unmodified(order)  # as backward() does
                 mine = {id(v) for v in own}
-                record = is_grad_enabled() and any(
-                    t.op is None and id(t) not in mine and _finished.get(id(t)) is not t for t in order)
+                record = is_grad_enabled() and any(t.op is None and id(t) not in mine for t in order)
                 with set_grad_enabled(record):
                     grads = backprop(order, initial_gradient(out, None, "grad"))
         finally:
-            for v in own:  # nobody can ask for a derivative with respect to them any more
-                _finished[id(v)] = v
+            for v in own:  # nobody can ask for a derivative with respect to them any more, so
+                v.requires_grad = False  # an enclosing grad need not record for their sake
         zero = lambda t: Tensor.wrap(np.zeros_like(t.data))  # noqa: E731
         result = tuple(grads[args[i]] if args[i] in grads else zero(args[i]) for i in nums)
         return result[0] if single else result
 
     grad_f.__name__ = f"grad({getattr(f, '__name__', 'f')})"
     return grad_f
-
-
-# The variables of grad calls that have returned, by id (an entry goes when its tensor dies,
-# so a reused id cannot be mistaken for it): a graph that still holds one does not need its
-# backward pass recorded for their sake.
-_finished = weakref.WeakValueDictionary()
 
 
 def _is_float(a):

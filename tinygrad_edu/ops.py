@@ -61,7 +61,8 @@ class Op:
                         op.versions = [x.version for x in inputs]
                     out.op, out.requires_grad = op, cls.differentiable
                     if cls.makes_view:  # shares memory with its input: counts the base's changes
-                        out.base = inputs[0] if inputs[0].base is None else inputs[0].base
+                        x = inputs[0]
+                        out.changes = x if type(x.changes) is int else x.changes  # the viewed tensor
                     break
         if modes.tracer is not None:  # tg.compile is tracing: it sees every op, constants too
             modes.tracer.record(op, params, inputs, out)
