@@ -18,17 +18,7 @@ class MLP:
             self.model = nn.MLP(task.sizes, activation="relu", dtype=np.dtype(task.dtype))
         except TypeError:
             self.model = nn.MLP(task.sizes, activation="relu")
-        named = list(self.model.named_parameters())
-        if len(named) != 2 * len(weights):
-            raise RuntimeError(f"nn.MLP({task.sizes}) has {len(named)} parameters, expected {2 * len(weights)}")
-        # the shared initial weights, in the task's dtype (float32 stays float32)
-        for (pname, p), arr in zip(named, [a for W, b in weights for a in (W, b)]):
-            if p.shape != arr.shape:
-                raise RuntimeError(f"{pname}: shape {p.shape}, expected {arr.shape}")
-            if p.dtype == arr.dtype:
-                np.copyto(p.data, arr)
-            else:
-                p.data = arr.copy()
+        _load_weights(self.model, weights, f"nn.MLP({task.sizes})")
         self.X = Tensor(X)
         if task.loss == "ce":
             self.target = y  # integer class labels (numpy array)
@@ -47,6 +37,41 @@ class MLP:
 
     def params(self):
         return [p.data.copy() for p in self.model.parameters()]
+
+
+def _load_weights(model, weights, what):
+    """Copy the task's shared initial weights [(W, b), ...] into ``model``'s parameters, in
+    the task's dtype (float32 stays float32)."""
+    named = list(model.named_parameters())
+    if len(named) != 2 * len(weights):
+        raise RuntimeError(f"{what} has {len(named)} parameters, expected {2 * len(weights)}")
+    for (pname, p), arr in zip(named, [a for W, b in weights for a in (W, b)]):
+        if p.shape != arr.shape:
+            raise RuntimeError(f"{what}: {pname} has shape {p.shape}, expected {arr.shape}")
+        if p.dtype == arr.dtype:
+            np.copyto(p.data, arr)
+        else:
+            p.data = arr.copy()
+
+
+class CNN(MLP):
+    """conv-ReLU-pool twice, flatten, linear, built from the engine's layers (nn.Conv2d,
+    nn.MaxPool2d, nn.Flatten); the step and the parameters as MLP's."""
+
+    def __init__(self, task, X, y, weights):
+        from tinygrad_edu import nn, optim
+
+        dt = np.dtype(task.dtype)
+        (c0, c1, c2), k = task.channels, task.flat
+        self.model = nn.Sequential(
+            nn.Conv2d(c0, c1, 3, padding=1, dtype=dt), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(c1, c2, 3, padding=1, dtype=dt), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Linear(k, task.classes, dtype=dt))
+        _load_weights(self.model, weights, "the CNN")
+        self.X = Tensor(X)
+        self.target = y  # integer class labels (numpy array)
+        self.loss_fn = nn.cross_entropy
+        self.opt = optim.SGD(self.model.parameters(), lr=task.lr)
 
 
 class Act:

@@ -77,6 +77,88 @@ class MLP:
         return [a.copy() for W, b in zip(self.W, self.b) for a in (W, b)]
 
 
+class CNN(MLP):
+    """conv 3x3 → ReLU → max-pool 2, twice, then linear; cross-entropy and SGD as MLP.
+
+    Activations are kept channels-last, (N, H, W, C): im2col is then one copy of a strided
+    window view (``sliding_window_view``), each convolution is one matmul whose result
+    already has that layout, and pooling is a reshape and a max. The input is put in that
+    layout once, when the task is built (with one channel it is the same memory anyway).
+    """
+
+    def __init__(self, task, X, y, weights):
+        super().__init__(task, np.ascontiguousarray(X.transpose(0, 2, 3, 1)), y, weights)
+
+    def step(self):
+        W, b, lr = self.W, self.b, self.lr
+        a, saved = self.X, []
+        for i in range(2):  # conv (one matmul on the im2col matrix), ReLU, 2x2 max-pool
+            n, h, w, _ = a.shape
+            cols = _im2col(a)  # (N·H·W, 9·C)
+            z = cols @ _as_matrix(W[i]).T  # (N·H·W, O)
+            z += b[i]
+            np.maximum(z, 0, out=z)
+            z = z.reshape(n, h // 2, 2, w // 2, 2, -1)  # each 2x2 window on axes 2 and 4
+            rows = np.maximum(z[:, :, 0], z[:, :, 1])  # two elementwise maxima: a ~4x faster
+            pooled = np.maximum(rows[:, :, :, 0], rows[:, :, :, 1])  # than z.max(axis=(2, 4))
+            saved.append((a.shape, cols, z, pooled))
+            a = pooled
+        n, h, w, c = a.shape
+        flat = a.transpose(0, 3, 1, 2).reshape(n, -1)  # PyTorch's flatten order: (C, H, W)
+        logits = flat @ W[2].T
+        logits += b[2]
+        loss, dz = self._loss_and_grad(logits)
+        # backward and update, last layer first
+        da = (dz @ W[2]).reshape(n, c, h, w).transpose(0, 2, 3, 1)  # back to (N, H, W, C)
+        self._update(2, dz.T @ flat, dz.sum(axis=0))
+        for i in (1, 0):
+            shape, cols, z, pooled = saved[i]
+            # pool': the gradient goes to each window's maximum; ReLU': only where z > 0.
+            # (Tied maxima all get it; after ReLU a tie is a window of zeros, which ReLU' drops.)
+            dz = (z == pooled[:, :, None, :, None, :]) * da[:, :, None, :, None, :]
+            dz *= z > 0
+            dz = dz.reshape(len(cols), -1)  # (N·H·W, O)
+            if i > 0:
+                da = _col2im(dz @ _as_matrix(W[i]), shape)  # before W[i] changes
+            dW = (dz.T @ cols).reshape(len(W[i]), 3, 3, -1).transpose(0, 3, 1, 2)  # to (O, C, 3, 3)
+            self._update(i, dW, dz.sum(axis=0))
+        return loss
+
+    def _update(self, i, dW, db):
+        dW *= self.lr
+        self.W[i] -= dW
+        db *= self.lr
+        self.b[i] -= db
+
+
+def _as_matrix(W):
+    """A conv weight (O, C, 3, 3) as the (O, 9·C) matrix whose columns are in _im2col's
+    order (kh, kw, C): a copy of a few hundred numbers."""
+    return W.transpose(0, 2, 3, 1).reshape(len(W), -1)
+
+
+def _im2col(a):
+    """(N, H, W, C) → (N·H·W, 9·C): the 3x3 window (zero padding 1) around every pixel,
+    in the order (kh, kw, C), so that the one copy moves runs of C contiguous values.
+    (A zero-filled buffer is ~25 µs cheaper here than np.pad.)"""
+    n, h, w, c = a.shape
+    padded = np.zeros((n, h + 2, w + 2, c), dtype=a.dtype)
+    padded[:, 1:-1, 1:-1] = a
+    windows = np.lib.stride_tricks.sliding_window_view(padded, (3, 3), axis=(1, 2))  # (N, H, W, C, 3, 3)
+    return windows.transpose(0, 1, 2, 4, 5, 3).reshape(n * h * w, 9 * c)  # the one copy
+
+
+def _col2im(dcols, shape):
+    """The adjoint of _im2col: add each window's gradient back onto the pixels it came from."""
+    n, h, w, c = shape
+    d = dcols.reshape(n, h, w, 3, 3, c)
+    dpadded = np.zeros((n, h + 2, w + 2, c), dtype=dcols.dtype)
+    for i in range(3):
+        for j in range(3):
+            dpadded[:, i:i + h, j:j + w, :] += d[:, :, :, i, j, :]
+    return dpadded[:, 1:-1, 1:-1, :]
+
+
 class Act:
     """y = softplus(elu(x)) and dx = g·∂y/∂x, with the same stable forms as the engine.
 

@@ -37,6 +37,27 @@ class MLP:
         return [p.detach().numpy().copy() for p in self.model.parameters()]
 
 
+class CNN(MLP):
+    """conv-ReLU-pool twice, flatten, linear: nn.Sequential as PyTorch's tutorials build it."""
+
+    def __init__(self, task, X, y, weights):
+        dtype = getattr(torch, task.dtype)
+        nn = torch.nn
+        (c0, c1, c2), k = task.channels, task.flat
+        self.model = nn.Sequential(
+            nn.Conv2d(c0, c1, 3, padding=1, dtype=dtype), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(c1, c2, 3, padding=1, dtype=dtype), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Linear(k, task.classes, dtype=dtype))
+        params = list(self.model.parameters())
+        with torch.no_grad():
+            for p, arr in zip(params, [a for W, b in weights for a in (W, b)], strict=True):
+                p.copy_(torch.from_numpy(arr))
+        self.X = torch.from_numpy(X)
+        self.target = torch.from_numpy(y)
+        self.loss_fn = F.cross_entropy
+        self.opt = torch.optim.SGD(params, lr=task.lr)
+
+
 class Act:
     def __init__(self, task, x, g):
         self.x = torch.from_numpy(x.copy()).requires_grad_()

@@ -201,6 +201,12 @@ def _build_and_first_step(task, mod):
         t0 = clock()
         loss = obj.step()
         return obj, [loss, *obj.params()], clock() - t0
+    if task.kind == "cnn":
+        X, y = tasks_mod.cnn_data(task)
+        obj = mod.CNN(task, X, y, tasks_mod.cnn_weights(task))
+        t0 = clock()
+        loss = obj.step()
+        return obj, [loss, *obj.params()], clock() - t0
     if task.kind == "act":
         x, g = tasks_mod.act_data(task)
         obj = mod.Act(task, x, g)

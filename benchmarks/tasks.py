@@ -50,6 +50,28 @@ class ChainTask:
     kind: str = field(default="chain", init=False)
 
 
+@dataclass
+class CNNTask:
+    """One training step of a small CNN on (batch, 1, size, size) images: conv 3x3 (pad 1),
+    ReLU, max-pool 2, conv 3x3 (pad 1), ReLU, max-pool 2, flatten, linear; cross-entropy, SGD."""
+
+    name: str
+    title: str
+    batch: int
+    size: int  # image height = width; a multiple of 4 (two 2x2 poolings)
+    channels: tuple = (1, 8, 16)  # input, first conv, second conv
+    classes: int = 10
+    dtype: str = "float32"
+    lr: float = 0.01
+    loss: str = field(default="ce", init=False)
+    kind: str = field(default="cnn", init=False)
+
+    @property
+    def flat(self):
+        """Features into the linear layer: channels × (size/4)² after the two poolings."""
+        return self.channels[-1] * (self.size // 4) ** 2
+
+
 def make_tasks(tiny=False):
     """The suite. ``tiny`` shrinks every size (for the smoke test; the numbers mean nothing)."""
     if tiny:
@@ -61,6 +83,7 @@ def make_tasks(tiny=False):
             ActTask("T5", "ELU->Softplus fwd+bwd 8x16 f32", (8, 16)),
             ChainTask("T6a", "scalar chain 100 steps", 100),
             ChainTask("T6b", "scalar chain 1,000 steps", 1000),
+            CNNTask("T8", "batch 4, CNN 1x8x8, conv 8, conv 16, linear 64-10, CE, f32", 4, 8),
         ]
     return [
         MLPTask("T1", "XOR 4x2, MLP 2-8-1 ReLU, MSE, f64", [2, 8, 1], 4, "mse", "float64", "xor"),
@@ -70,6 +93,7 @@ def make_tasks(tiny=False):
         ActTask("T5", "ELU then Softplus, fwd+bwd, 256x1024 f32", (256, 1024)),
         ChainTask("T6a", "scalar chain x=x*1.0001+0.001, 10,000 steps", 10_000),
         ChainTask("T6b", "scalar chain x=x*1.0001+0.001, 100,000 steps", 100_000),
+        CNNTask("T8", "batch 32, CNN 1x16x16, conv 8, conv 16 (3x3, pool 2), linear 256-10, CE, f32", 32, 16),
     ]
 
 
@@ -125,3 +149,26 @@ def act_data(task: ActTask, seed=2):
     x = (2.0 * rng.standard_normal(task.shape)).astype(dt)
     g = rng.standard_normal(task.shape).astype(dt)
     return x, g
+
+
+def cnn_data(task: CNNTask, seed=3):
+    """(X, y): X float of shape (batch, 1, size, size), standard normal; y int labels (batch,)."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((task.batch, task.channels[0], task.size, task.size)).astype(task.dtype)
+    y = rng.integers(0, task.classes, size=task.batch)
+    return X, y
+
+
+def cnn_weights(task: CNNTask, seed=4):
+    """[(W, b), ...] for conv1, conv2 (W of shape (out, in, 3, 3)) and the linear layer
+    (W of shape (classes, flat)); PyTorch's default uniform(±1/sqrt(fan_in))."""
+    rng = np.random.default_rng(seed)
+    shapes = [(c_out, c_in, 3, 3) for c_in, c_out in zip(task.channels[:-1], task.channels[1:])]
+    shapes.append((task.classes, task.flat))
+    layers = []
+    for shape in shapes:
+        bound = 1.0 / np.sqrt(np.prod(shape[1:]))
+        W = rng.uniform(-bound, bound, size=shape).astype(task.dtype)
+        b = rng.uniform(-bound, bound, size=(shape[0],)).astype(task.dtype)
+        layers.append((W, b))
+    return layers
