@@ -171,10 +171,13 @@ class Entry:
         self.filename = f"<tg.compile {owner.name} #{owner.traces}>"
         namespace = self._exec(source, self.filename, extras)
         self.forward, self.backward = namespace["forward"], namespace.get("backward")
-        for v in program.inputs + program.steps + [program.seed] * (program.seed is not None):
+        for v in program.inputs + program.steps + program.consts() + [program.seed] * (program.seed is not None):
             v.tensor = None  # the trace's tensors are not needed any more: let them go
             if v.kind != "const":
                 v.array = None
+            for op in (v.op, v.rule):  # nor is the traced graph behind its ops (their params stay)
+                if op is not None and hasattr(op, "parents"):
+                    op.parents = op.versions = None
 
     @staticmethod
     def _exec(text, filename, namespace):
