@@ -19,6 +19,7 @@ import numpy as np
 from . import modes
 from .compiler_program import map_params
 from .draw import Graph
+from .picture import all_tensors
 from .tensor import Tensor
 
 FONT = "Helvetica,Arial,sans-serif"
@@ -33,15 +34,7 @@ def expand_compiled_calls(root):
     (recomputed now, on the call's inputs). ``root`` itself if it holds no compiled call."""
     from .compiler import Compiled
 
-    order, seen, stack = [], set(), [(root, False)]
-    while stack:
-        t, done = stack.pop()
-        if done:
-            order.append(t)
-        elif id(t) not in seen:
-            seen.add(id(t))
-            stack.append((t, True))
-            stack.extend((p, False) for p in (t.op.parents if t.op is not None else ()))
+    order = all_tensors(root)  # every tensor, constants included, inputs before outputs
     if not any(type(t.op) is Compiled for t in order):
         return root
     new = {}
