@@ -23,7 +23,7 @@ import numpy as np
 from .tensor import Tensor
 
 
-def _number(name, value, where, lo=0.0, hi=math.inf, hi_open=False):
+def hyperparameter(name, value, where, lo=0.0, hi=math.inf, hi_open=False):
     """Check a hyper-parameter: a real number in [lo, hi] (or [lo, hi)); return it as a float."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{where}: {name} must be a number, got {type(value).__name__} {value!r}")
@@ -52,7 +52,7 @@ class Optimizer:
                 raise TypeError(f"{where}: parameter {i} has dtype {p.dtype}; only float tensors can be optimised")
         if len({id(p) for p in self.params}) != len(self.params):
             raise ValueError(f"{where}: a parameter appears twice in the list; it would be updated twice per step")
-        self.lr = _number("lr", lr, where)
+        self.lr = hyperparameter("lr", lr, where)
 
     def zero_grad(self):
         """Forget the gradients (set them to None), so the next ``backward()`` starts afresh."""
@@ -73,8 +73,8 @@ class SGD(Optimizer):
 
     def __init__(self, params, lr, momentum=0.0, weight_decay=0.0):
         super().__init__(params, lr)
-        self.momentum = _number("momentum", momentum, "SGD")
-        self.weight_decay = _number("weight_decay", weight_decay, "SGD")
+        self.momentum = hyperparameter("momentum", momentum, "SGD")
+        self.weight_decay = hyperparameter("weight_decay", weight_decay, "SGD")
         self.buffers = [None] * len(self.params)  # momentum buffers, made on first use
 
     def step(self):
@@ -114,10 +114,10 @@ class Adam(Optimizer):
         super().__init__(params, lr)
         if not isinstance(betas, tuple | list) or len(betas) != 2:
             raise ValueError(f"Adam: betas must be a pair (beta1, beta2), got {betas!r}")
-        self.beta1 = _number("betas[0]", betas[0], "Adam", hi=1.0, hi_open=True)
-        self.beta2 = _number("betas[1]", betas[1], "Adam", hi=1.0, hi_open=True)
-        self.eps = _number("eps", eps, "Adam")
-        self.weight_decay = _number("weight_decay", weight_decay, "Adam")
+        self.beta1 = hyperparameter("betas[0]", betas[0], "Adam", hi=1.0, hi_open=True)
+        self.beta2 = hyperparameter("betas[1]", betas[1], "Adam", hi=1.0, hi_open=True)
+        self.eps = hyperparameter("eps", eps, "Adam")
+        self.weight_decay = hyperparameter("weight_decay", weight_decay, "Adam")
         n = len(self.params)
         self.m, self.v, self.t = [None] * n, [None] * n, [0] * n  # per-parameter state
 

@@ -14,20 +14,10 @@ A schedule changes ``optimizer.lr`` once per epoch:
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 
-from .optim import Adam, Optimizer
-
-
-def number(name, value, where, hi=math.inf):
-    """Check a hyper-parameter: a real number in [0, hi]; return it as a float."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{where}: {name} must be a number, got {type(value).__name__} {value!r}")
-    if not 0.0 <= float(value) <= hi:
-        raise ValueError(f"{where}: {name} must be in [0, {hi:g}], got {value!r}")
-    return float(value)
+from .optim import Adam, Optimizer, hyperparameter
 
 
 class RMSprop(Optimizer):
@@ -42,10 +32,10 @@ class RMSprop(Optimizer):
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False):
         super().__init__(params, lr)
-        self.alpha = number("alpha", alpha, "RMSprop", hi=1.0)
-        self.eps = number("eps", eps, "RMSprop")
-        self.weight_decay = number("weight_decay", weight_decay, "RMSprop")
-        self.momentum = number("momentum", momentum, "RMSprop")
+        self.alpha = hyperparameter("alpha", alpha, "RMSprop", hi=1.0)
+        self.eps = hyperparameter("eps", eps, "RMSprop")
+        self.weight_decay = hyperparameter("weight_decay", weight_decay, "RMSprop")
+        self.momentum = hyperparameter("momentum", momentum, "RMSprop")
         self.centered = bool(centered)
         n = len(self.params)
         self.square_avg, self.grad_avg, self.buffers = [None] * n, [None] * n, [None] * n
@@ -91,7 +81,7 @@ class AdamW(Adam):
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
         super().__init__(params, lr, betas, eps, weight_decay=0.0)
-        self.decoupled_weight_decay = number("weight_decay", weight_decay, "AdamW")
+        self.decoupled_weight_decay = hyperparameter("weight_decay", weight_decay, "AdamW")
 
     def step(self):
         """Shrink each parameter that has a gradient, then take Adam's step."""
@@ -129,7 +119,7 @@ class StepLR(LRScheduler):
         super().__init__(optimizer)
         if isinstance(step_size, bool) or not isinstance(step_size, int) or step_size < 1:
             raise ValueError(f"StepLR: step_size must be a positive integer, got {step_size!r}")
-        self.step_size, self.gamma = step_size, number("gamma", gamma, "StepLR")
+        self.step_size, self.gamma = step_size, hyperparameter("gamma", gamma, "StepLR")
 
     def next_lr(self, lr):
         return lr * self.gamma if self.last_epoch % self.step_size == 0 else lr
@@ -149,7 +139,7 @@ class CosineAnnealingLR(LRScheduler):
         super().__init__(optimizer)
         if isinstance(T_max, bool) or not isinstance(T_max, int) or T_max < 1:
             raise ValueError(f"CosineAnnealingLR: T_max must be a positive integer, got {T_max!r}")
-        self.T_max, self.eta_min = T_max, number("eta_min", eta_min, "CosineAnnealingLR")
+        self.T_max, self.eta_min = T_max, hyperparameter("eta_min", eta_min, "CosineAnnealingLR")
 
     def next_lr(self, lr):
         t, T, lo = self.last_epoch, self.T_max, self.eta_min

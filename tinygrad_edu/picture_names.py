@@ -44,8 +44,8 @@ def check_label(t, where):
     return t.label
 
 
-def _wrap(name):
-    """Parentheses around a compound name used inside another: (ŷ − y)², but Σ(ŷ − y)²."""
+def wrap(name):
+    """Parentheses around a compound name used inside another: (ŷ − y)², ∂loss/∂(ŷ − y)."""
     depth = 0
     for c in name:
         depth += (c == "(") - (c == ")")
@@ -67,24 +67,24 @@ def derive_name(op, parents, parent_names):
         return f"{a} − {b[1:]}" if b.startswith("−") or b.startswith("-") else f"{a} + {b}"
     if n == "mul":
         if parents[0] is parents[1]:
-            return f"{_wrap(a)}²"
+            return f"{wrap(a)}²"
         if parents[1].op is None and parents[1].size == 1 and parents[1].label is None:
-            return f"{b}·{_wrap(a)}"
-        return f"{_wrap(a)}·{_wrap(b)}"
+            return f"{b}·{wrap(a)}"
+        return f"{wrap(a)}·{wrap(b)}"
     if n == "div":
-        return f"{_wrap(a)}/{_wrap(b)}"
+        return f"{wrap(a)}/{wrap(b)}"
     if n == "pow":
-        return f"{_wrap(a)}²" if b == "2" else f"{_wrap(a)}^{_wrap(b)}"
+        return f"{wrap(a)}²" if b == "2" else f"{wrap(a)}^{wrap(b)}"
     if n in ("exp", "log"):
         return f"{n}({a})"
     if n == "maximum":
         return f"max({a}, {b})"
     if n == "sum" and getattr(op, "axis", None) is None:
-        return f"Σ{_wrap(a)}"
+        return f"Σ{wrap(a)}"
     if n == "transpose" and parents[0].ndim == 2:
-        return f"{_wrap(a)}ᵀ"
+        return f"{wrap(a)}ᵀ"
     if n == "matmul":
-        return f"{_wrap(a)}@{_wrap(b)}"
+        return f"{wrap(a)}@{wrap(b)}"
     return None
 
 

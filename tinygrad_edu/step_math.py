@@ -16,6 +16,7 @@ import re
 import numpy as np
 
 from .picture import number_text
+from .picture_names import wrap
 
 MAX_TERMS = 4  # a sum of more terms is shown as its first ones, "…", and how many
 
@@ -23,16 +24,6 @@ MAX_TERMS = 4  # a sum of more terms is shown as its first ones, "…", and how 
 def idx_text(k):
     """``[0,1]`` for the element (0, 1); nothing for a scalar."""
     return "[" + ",".join(str(int(i)) for i in k) + "]" if len(k) else ""
-
-
-def wrap(name):
-    """Parentheses around a compound name: ∂loss/∂(ŷ − y), but ∂loss/∂(ŷ − y)²."""
-    depth = 0
-    for c in name:
-        depth += (c == "(") - (c == ")")
-        if depth == 0 and c in " +−-·/@<>=!":
-            return f"({name})"
-    return name
 
 
 def transposed(name):
